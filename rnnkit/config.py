@@ -1,0 +1,91 @@
+"""Typed configuration of a character-level language model.
+
+A :class:`ModelConfig` plus a flat dict of named arrays (see docs/architecture.md) is the whole model:
+both engines build the same network from it, and checkpoints store it as JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from rnnkit.errors import UsageError
+
+CELLS = ("rnn", "lstm", "gru")
+
+#: How many H-wide blocks each cell's weight matrices hold along their second axis.
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of a character model: ids -> embedding (or one-hot) -> L recurrent layers -> affine.
+
+    Attributes:
+        cell: ``rnn``, ``lstm`` or ``gru``.
+        vocab_size: V, the number of distinct tokens.
+        hidden: H, the hidden size of every recurrent layer.
+        layers: L, how many recurrent layers are stacked.
+        embed_dim: E, the embedding width; 0 feeds one-hot vectors (then layer 0's Wx is (V, G*H)).
+        dropout: the probability of zeroing an activation between layers (and before the head).
+    """
+
+    cell: str = "lstm"
+    vocab_size: int = 0
+    hidden: int = 128
+    layers: int = 1
+    embed_dim: int = 0
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise UsageError(f"unknown cell {self.cell!r}: choose one of {', '.join(CELLS)}")
+        for name in ("vocab_size", "hidden", "layers"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise UsageError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.embed_dim, int) or self.embed_dim < 0:
+            raise UsageError(f"embed_dim must be 0 (one-hot) or a positive integer, got {self.embed_dim!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise UsageError(f"dropout must be in [0, 1), got {self.dropout!r}")
+
+    @property
+    def gates(self) -> int:
+        """G: 1 for rnn, 4 for lstm, 3 for gru."""
+        return GATES[self.cell]
+
+    @property
+    def input_size(self) -> int:
+        """D_0, the width of what layer 0 reads: E, or V for one-hot input."""
+        return self.embed_dim or self.vocab_size
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ModelConfig":
+        if not isinstance(data, dict):
+            raise UsageError("model configuration is not a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise UsageError(f"model configuration has unknown fields: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The name and shape of every parameter, in a fixed order (the shared model format)."""
+        H, G, V = self.hidden, self.gates, self.vocab_size
+        shapes: dict[str, tuple[int, ...]] = {}
+        if self.embed_dim:
+            shapes["embed.W"] = (V, self.embed_dim)
+        for layer in range(self.layers):
+            D = self.input_size if layer == 0 else H
+            shapes[f"rnn.{layer}.Wx"] = (D, G * H)
+            shapes[f"rnn.{layer}.Wh"] = (H, G * H)
+            if self.cell == "gru":
+                shapes[f"rnn.{layer}.bx"] = (G * H,)
+                shapes[f"rnn.{layer}.bh"] = (G * H,)
+            else:
+                shapes[f"rnn.{layer}.b"] = (G * H,)
+        shapes["head.W"] = (H, V)
+        shapes["head.b"] = (V,)
+        return shapes
