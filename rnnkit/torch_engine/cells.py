@@ -1,0 +1,201 @@
+"""Vanilla RNN, LSTM and GRU cells written from the equations of DESIGN.md (batch first).
+
+Dimensions: N batch, T time, D input size, H hidden size, G gates (1 rnn, 4 lstm, 3 gru).
+
+Every cell owns ``Wx (D, G*H)`` and ``Wh (H, G*H)`` (the shared model format, not PyTorch's
+``(G*H, D)``) and splits its work in two, the way the NumPy engine does:
+
+- ``project(x) -> (N, T, G*H)``: the input half ``x Wx + b`` for all time steps in one product;
+- ``step(p_t, state) -> state``: the recurrent half for one step, given ``p_t (N, G*H)``.
+
+``forward`` chains them over time (the explicit path). Cells that PyTorch's fused kernels compute
+also say how (``fused_mode``, ``fused_weights``), so :mod:`rnnkit.torch_engine.fused` can run them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+State = tuple[Tensor, ...]
+
+
+def input_projection(x: Tensor, Wx: Tensor, b: Tensor | None = None) -> Tensor:
+    """``x Wx + b`` for every time step at once.
+
+    Inputs:
+        x: (N, T, D) floats, or (N, T) integer ids standing for one-hot vectors of size D; a one-hot
+            vector times Wx is a row of Wx, so ids gather rows instead of multiplying by zeros.
+        Wx: (D, G*H).
+        b: (G*H,) or None.
+    Returns:
+        (N, T, G*H).
+    """
+    p = x @ Wx if x.is_floating_point() else Wx[x]
+    return p if b is None else p + b
+
+
+def lstm_gates(a: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Split LSTM pre-activations ``a (N, 4H)`` in the order i, f, o, g and apply the nonlinearities:
+    ``i, f, o = sigmoid(.)``, ``g = tanh(.)``. Each result is (N, H)."""
+    H = a.shape[-1] // 4
+    i, f, o = torch.sigmoid(a[..., : 3 * H]).chunk(3, dim=-1)
+    return i, f, o, torch.tanh(a[..., 3 * H :])
+
+
+class Cell(nn.Module):
+    """One recurrent layer: parameters, one step, and the explicit loop over time.
+
+    Subclasses set ``gates`` (G), ``state_names`` and implement ``project`` and ``step``.
+    """
+
+    gates: int = 1
+    state_names: tuple[str, ...] = ("h",)
+    #: The ``torch._VF`` function computing this cell (``rnn_tanh``, ``lstm``, ``gru``), or None.
+    fused_mode: str | None = None
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+
+    def _weight(self, rows: int, cols: int) -> nn.Parameter:
+        # U(-1/sqrt(H), 1/sqrt(H)), PyTorch's default for its recurrent layers.
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        return nn.Parameter(torch.empty(rows, cols).uniform_(-bound, bound))
+
+    def init_state(self, n: int, *, dtype=None, device=None) -> State:
+        """Zeros: one (N, H) tensor per entry of ``state_names``."""
+        dtype = dtype or next(self.parameters()).dtype
+        device = device or next(self.parameters()).device
+        return tuple(torch.zeros(n, self.hidden_size, dtype=dtype, device=device) for _ in self.state_names)
+
+    def project(self, x: Tensor) -> Tensor:
+        """The input half of every step: (N, T, D) floats or (N, T) ids -> (N, T, G*H)."""
+        raise NotImplementedError
+
+    def step(self, p: Tensor, state: State) -> State:
+        """One step from the projected input ``p (N, G*H)``; the new state's first entry is h (N, H)."""
+        raise NotImplementedError
+
+    def forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        """Run the sequence step by step.
+
+        Inputs:
+            x: (N, T, D) floats or (N, T) one-hot ids.
+            state: the initial state, a tuple of (N, H) tensors.
+        Returns:
+            out: (N, T, H), the hidden state h_t at every step.
+            state: the final state.
+        """
+        p = self.project(x)  # (N, T, G*H)
+        hs = []
+        for t in range(p.shape[1]):
+            state = self.step(p[:, t], state)
+            hs.append(state[0])
+        return torch.stack(hs, dim=1), state
+
+    def fused_weights(self) -> list[Tensor]:
+        """``[w_ih (G*H, D), w_hh (G*H, H), b_ih, b_hh]`` in PyTorch's layout, built from ours with
+        differentiable views and copies so gradients flow back to our parameters."""
+        raise NotImplementedError
+
+
+class RNNCell(Cell):
+    """Vanilla RNN: ``h_t = tanh(x_t Wx + h_{t-1} Wh + b)``; Wx (D, H), Wh (H, H), b (H,)."""
+
+    gates = 1
+    fused_mode = "rnn_tanh"
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        self.Wx = self._weight(input_size, hidden_size)
+        self.Wh = self._weight(hidden_size, hidden_size)
+        self.b = nn.Parameter(torch.zeros(hidden_size))
+
+    def project(self, x: Tensor) -> Tensor:
+        return input_projection(x, self.Wx, self.b)
+
+    def step(self, p: Tensor, state: State) -> State:
+        (h,) = state
+        return (torch.tanh(torch.addmm(p, h, self.Wh)),)
+
+    def fused_weights(self) -> list[Tensor]:
+        # PyTorch adds two biases; ours is one, so the second is zero.
+        return [self.Wx.t(), self.Wh.t(), self.b, torch.zeros_like(self.b)]
+
+
+class LSTMCell(Cell):
+    """LSTM with gates i, f, o, g along the 4H axis.
+
+    ``a = x_t Wx + h_{t-1} Wh + b``; ``i, f, o = sigmoid(a_i, a_f, a_o)``, ``g = tanh(a_g)``;
+    ``c_t = f * c_{t-1} + i * g``; ``h_t = o * tanh(c_t)``. Wx (D, 4H), Wh (H, 4H), b (4H,).
+    The forget-gate bias starts at 1 so that early training remembers (Jozefowicz et al. 2015).
+    """
+
+    gates = 4
+    state_names = ("h", "c")
+    fused_mode = "lstm"
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        H = hidden_size
+        self.Wx = self._weight(input_size, 4 * H)
+        self.Wh = self._weight(H, 4 * H)
+        self.b = nn.Parameter(torch.cat([torch.zeros(H), torch.ones(H), torch.zeros(2 * H)]))
+
+    def project(self, x: Tensor) -> Tensor:
+        return input_projection(x, self.Wx, self.b)
+
+    def step(self, p: Tensor, state: State) -> State:
+        h, c = state
+        i, f, o, g = lstm_gates(torch.addmm(p, h, self.Wh))
+        c = f * c + i * g
+        return o * torch.tanh(c), c
+
+    def fused_weights(self) -> list[Tensor]:
+        H = self.hidden_size
+
+        def ifgo(w: Tensor) -> Tensor:
+            # Our gate order is i, f, o, g; PyTorch's is i, f, g, o: swap the last two H-blocks.
+            return torch.cat([w[..., : 2 * H], w[..., 3 * H :], w[..., 2 * H : 3 * H]], dim=-1)
+
+        b = ifgo(self.b)
+        return [ifgo(self.Wx).t(), ifgo(self.Wh).t(), b, torch.zeros_like(b)]
+
+
+class GRUCell(Cell):
+    """GRU with gates r, z, n along the 3H axis and two biases (PyTorch's formulation).
+
+    ``r, z = sigmoid(x_t Wx + bx + h_{t-1} Wh + bh)`` on their slices;
+    ``n = tanh(x_t Wxn + bxn + r * (h_{t-1} Whn + bhn))``; ``h_t = (1 - z) * n + z * h_{t-1}``.
+    Wx (D, 3H), Wh (H, 3H), bx (3H,), bh (3H,).
+    """
+
+    gates = 3
+    fused_mode = "gru"
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        H = hidden_size
+        self.Wx = self._weight(input_size, 3 * H)
+        self.Wh = self._weight(H, 3 * H)
+        self.bx = nn.Parameter(torch.zeros(3 * H))
+        self.bh = nn.Parameter(torch.zeros(3 * H))
+
+    def project(self, x: Tensor) -> Tensor:
+        return input_projection(x, self.Wx, self.bx)
+
+    def step(self, p: Tensor, state: State) -> State:
+        (h,) = state
+        H = self.hidden_size
+        q = torch.addmm(self.bh, h, self.Wh)  # (N, 3H): h Wh + bh, kept apart for the r * (.) term
+        r, z = torch.sigmoid(p[:, : 2 * H] + q[:, : 2 * H]).chunk(2, dim=-1)
+        n = torch.tanh(p[:, 2 * H :] + r * q[:, 2 * H :])
+        return ((1 - z) * n + z * h,)
+
+    def fused_weights(self) -> list[Tensor]:
+        # Same gate order (r, z, n) and the same two biases: only the matrices are transposed.
+        return [self.Wx.t(), self.Wh.t(), self.bx, self.bh]
