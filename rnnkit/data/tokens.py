@@ -1,0 +1,214 @@
+"""Token arrays for large text files, encoded chunk by chunk into a memory-mapped cache.
+
+A 100 MB corpus would need about 400 MB as a Python ``str`` of wide characters and as much again for
+each intermediate array. Here the file is read twice in fixed-size chunks instead: the first pass
+counts the symbols (which fixes the vocabulary and the token count), the second writes the ids into a
+``.npy`` file through ``np.memmap``. Training then reads the ids from that file through the page
+cache, one batch at a time, so memory use stays at one chunk whatever the corpus size.
+
+The cache file is keyed by the source's absolute path, size, modification time and mode (and the
+vocabulary, when one is given), so a changed file is encoded afresh and an unchanged one is reused.
+Files are written under a temporary name and renamed, so a crash never leaves a half-written cache.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnkit.data.vocab import Vocab, symbol_values
+from rnnkit.errors import UsageError
+
+CHUNK_BYTES = 1 << 21   # 2 MiB: each pass holds about ten times this in memory at once
+_FORMAT = "rnnkit-tokens"
+_VERSION = 1
+
+
+class EncodedFile(NamedTuple):
+    """A text file encoded to ids.
+
+    Attributes:
+        vocab: the vocabulary the ids refer to.
+        tokens: the ids, shape (n,), a read-only memory map of dtype ``vocab.id_dtype``.
+        path: the ``.npy`` cache file holding the ids.
+        reused: True when the cache already held this encoding and nothing was encoded.
+    """
+
+    vocab: Vocab
+    tokens: np.ndarray
+    path: Path
+    reused: bool
+
+
+def default_cache_dir(cache_dir: str | Path | None = None) -> Path:
+    """The cache folder: ``cache_dir`` if given, else ``$RNNKIT_CACHE``, else ``~/.cache/rnnkit``."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    env = os.environ.get("RNNKIT_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "rnnkit"
+
+
+def iter_symbol_chunks(path: str | Path, mode: str,
+                       chunk_bytes: int = CHUNK_BYTES) -> Iterator[np.ndarray]:
+    """The file's symbols, chunk by chunk, each of shape (m,) uint32: code points or bytes.
+
+    Character mode decodes UTF-8 incrementally, so a character split across two chunks is whole in
+    the second. Undecodable bytes raise UsageError naming their offset and suggesting byte mode.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    offset = 0
+    with open(path, "rb") as file:
+        while True:
+            data = file.read(chunk_bytes)
+            if mode == "byte":
+                if not data:
+                    return
+                yield symbol_values(data, "byte")
+                continue
+            pending = len(decoder.getstate()[0])
+            try:
+                text = decoder.decode(data, final=not data)
+            except UnicodeDecodeError as error:
+                position = offset - pending + error.start
+                raise UsageError(f"{path} is not UTF-8 text (undecodable byte at offset "
+                                 f"{position}); read it as bytes with --byte-mode "
+                                 "(mode='byte')") from None
+            offset += len(data)
+            if text:
+                yield symbol_values(text, "char")
+            if not data:
+                return
+
+
+def count_symbols(path: str | Path, mode: str, chunk_bytes: int = CHUNK_BYTES) -> np.ndarray:
+    """How often each symbol value occurs in the file: shape (S,) int64, ``counts[s]`` for value s."""
+    counts = np.zeros(256, dtype=np.int64)
+    for values in iter_symbol_chunks(path, mode, chunk_bytes):
+        chunk_counts = np.bincount(values)
+        if chunk_counts.size > counts.size:
+            counts = np.pad(counts, (0, chunk_counts.size - counts.size))
+        counts[:chunk_counts.size] += chunk_counts
+    return counts
+
+
+def check_text_file(path: str | Path) -> Path:
+    """The resolved path of a readable, non-empty file; UsageError naming the problem otherwise."""
+    source = Path(path).expanduser()
+    if not source.exists():
+        raise UsageError(f"no such file: {source}")
+    if source.is_dir():
+        raise UsageError(f"{source} is a directory; give a text file")
+    try:
+        size = source.stat().st_size
+        with open(source, "rb"):
+            pass
+    except OSError as error:
+        raise UsageError(f"cannot read {source}: {error.strerror}") from None
+    if size == 0:
+        raise UsageError(f"{source} is empty")
+    return source.resolve()
+
+
+def _cache_key(source: Path, mode: str, vocab: Vocab | None) -> str:
+    stat = source.stat()
+    vocab_json = None if vocab is None else vocab.to_json()
+    identity = [_FORMAT, _VERSION, str(source), stat.st_size, stat.st_mtime_ns, mode, vocab_json]
+    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:20]
+
+
+def _atomic_write(target: Path, write) -> None:
+    """Call ``write(temp_path)`` on a fresh temporary name next to ``target``, then rename."""
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(temp))
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _load_cached(npy: Path, meta: Path) -> EncodedFile | None:
+    """The cached encoding, or None when it is absent or unreadable (it is then rebuilt)."""
+    if not (npy.is_file() and meta.is_file()):
+        return None
+    try:
+        info = json.loads(meta.read_text(encoding="utf-8"))
+        vocab = Vocab.from_json(info["vocab"])
+        tokens = np.load(npy, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, KeyError, TypeError, UsageError):
+        return None
+    if tokens.shape != (info.get("count"),) or tokens.dtype != vocab.id_dtype:
+        return None
+    return EncodedFile(vocab, tokens, npy, reused=True)
+
+
+def encode_file(path: str | Path, mode: str = "char", *, vocab: Vocab | None = None,
+                cache_dir: str | Path | None = None,
+                chunk_bytes: int = CHUNK_BYTES) -> EncodedFile:
+    """Encode a text file into a memory-mapped id array, reusing an earlier encoding if it is cached.
+
+    Args:
+        path: the text file (UTF-8 in char mode; anything in byte mode).
+        mode: ``"char"`` or ``"byte"``.
+        vocab: encode with this vocabulary (unknown symbols raise UsageError); by default the
+            vocabulary is every symbol in the file.
+        cache_dir: where cache files go (see :func:`default_cache_dir`).
+        chunk_bytes: bytes read at a time; memory use is a small multiple of it.
+
+    Returns:
+        an :class:`EncodedFile` whose ``tokens`` has shape (n,), n the number of symbols in the file.
+    """
+    source = check_text_file(path)
+    if vocab is not None and vocab.mode != mode:
+        raise UsageError(f"the vocabulary is in {vocab.mode} mode but the file is read in {mode} "
+                         "mode")
+    root = default_cache_dir(cache_dir) / "tokens"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the cache folder {root}: {error.strerror}; set "
+                         "RNNKIT_CACHE to a writable folder") from None
+    key = _cache_key(source, mode, vocab)
+    npy = root / f"{source.stem[:40]}-{mode}-{key}.npy"
+    meta = npy.with_suffix(".json")
+    cached = _load_cached(npy, meta)
+    if cached is not None:
+        return cached
+
+    counts = count_symbols(source, mode, chunk_bytes)
+    total = int(counts.sum())
+    if total == 0:
+        raise UsageError(f"{source} holds no text")
+    if vocab is None:
+        vocab = Vocab.from_counts(counts, mode)
+
+    def write_tokens(temp: Path) -> None:
+        out = np.lib.format.open_memmap(temp, mode="w+", dtype=vocab.id_dtype, shape=(total,))
+        position = 0
+        for values in iter_symbol_chunks(source, mode, chunk_bytes):
+            out[position:position + values.size] = vocab.lookup(values)
+            position += values.size
+        if position != total:
+            raise UsageError(f"{source} changed while it was being encoded; try again")
+        out.flush()
+        del out
+
+    def write_meta(temp: Path) -> None:
+        info = {"format": _FORMAT, "version": _VERSION, "source": str(source), "mode": mode,
+                "count": total, "vocab": vocab.to_json()}
+        temp.write_text(json.dumps(info), encoding="utf-8")
+
+    # The ids first, the description last: a cache entry counts only once its .json exists.
+    _atomic_write(npy, write_tokens)
+    _atomic_write(meta, write_meta)
+    tokens = np.load(npy, mmap_mode="r", allow_pickle=False)
+    return EncodedFile(vocab, tokens, npy, reused=False)
