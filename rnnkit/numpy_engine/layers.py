@@ -1,0 +1,116 @@
+"""The non-recurrent layers of a sequence model: embedding, temporal affine, softmax loss, dropout.
+
+Dimensions: N batch, T time steps, V vocabulary size, D embedding / input size, M output size.
+Every layer is a pair of pure functions, ``*_forward(...) -> (out, cache)`` and
+``*_backward(dout, cache) -> grads``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class EmbeddingCache:
+    x: np.ndarray  # (N, T) integer ids
+    V: int         # vocabulary size
+
+
+def word_embedding_forward(x, W):
+    """Look up a D-vector for every id: out[n, t] = W[x[n, t]].
+
+    Inputs: x (N, T) integer ids in [0, V), W (V, D).
+    Returns: out (N, T, D), cache.
+    """
+    return W[x], EmbeddingCache(x, W.shape[0])
+
+
+def word_embedding_backward(dout, cache: EmbeddingCache):
+    """dW[v] = sum of dout[n, t] over every (n, t) with x[n, t] == v.
+
+    Inputs: dout (N, T, D). Returns: dW (V, D).
+    """
+    D = dout.shape[-1]
+    dW = np.zeros((cache.V, D), dtype=dout.dtype)
+    np.add.at(dW, cache.x.reshape(-1), dout.reshape(-1, D))
+    return dW
+
+
+@dataclass
+class AffineCache:
+    x: np.ndarray  # (N, T, D)
+    w: np.ndarray  # (D, M)
+
+
+def temporal_affine_forward(x, w, b):
+    """The same affine map at every time step: out[n, t] = x[n, t] w + b.
+
+    Inputs: x (N, T, D), w (D, M), b (M,).
+    Returns: out (N, T, M), cache.
+    """
+    N, T, D = x.shape
+    out = (x.reshape(N * T, D) @ w).reshape(N, T, -1)
+    out += b
+    return out, AffineCache(x, w)
+
+
+def temporal_affine_backward(dout, cache: AffineCache):
+    """Inputs: dout (N, T, M). Returns: dx (N, T, D), dw (D, M), db (M,)."""
+    x, w = cache.x, cache.w
+    N, T, D = x.shape
+    dout2 = dout.reshape(N * T, -1)
+    dx = (dout2 @ w.T).reshape(N, T, D)
+    return dx, x.reshape(N * T, D).T @ dout2, dout2.sum(axis=0)
+
+
+def log_softmax(x, axis=-1):
+    """log softmax(x) along ``axis``, shifted by the max so exp never overflows."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def temporal_softmax_loss(x, y, mask):
+    """Softmax cross-entropy at every time step, summed over time and averaged over the batch.
+
+        loss = -(1 / N) sum_{n, t} mask[n, t] log softmax(x[n, t])[y[n, t]]
+
+    Inputs: x (N, T, V) scores, y (N, T) targets in [0, V), mask (N, T) booleans (or 0/1) saying
+    which steps count (padding does not).
+    Returns: loss (a float), dx (N, T, V).
+    """
+    N, T, V = x.shape
+    x2 = x.reshape(N * T, V)
+    y2 = y.reshape(N * T)
+    m2 = mask.reshape(N * T).astype(x.dtype)
+    logp = log_softmax(x2)
+    rows = np.arange(N * T)
+    loss = -np.sum(m2 * logp[rows, y2]) / N
+    dx2 = np.exp(logp)  # softmax probabilities
+    dx2[rows, y2] -= 1.0
+    dx2 *= (m2 / N)[:, None]
+    return float(loss), dx2.reshape(N, T, V)
+
+
+@dataclass
+class DropoutCache:
+    mask: np.ndarray | None  # scaled keep-mask, None when nothing was dropped
+
+
+def dropout_forward(x, p, rng):
+    """Inverted dropout: zero each entry with probability p and scale the rest by 1 / (1 - p).
+
+    Inputs: x any shape, p in [0, 1), rng a numpy Generator (None or p == 0: identity, as at test
+    time). Returns: out (same shape as x), cache.
+    """
+    if rng is None or p == 0.0:
+        return x, DropoutCache(None)
+    mask = (rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= p)
+    mask = mask.astype(x.dtype) / (1.0 - p)
+    return x * mask, DropoutCache(mask)
+
+
+def dropout_backward(dout, cache: DropoutCache):
+    """Gradient through the same mask the forward pass used."""
+    return dout if cache.mask is None else dout * cache.mask
