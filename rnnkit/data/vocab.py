@@ -94,7 +94,7 @@ class Vocab:
         values = symbol_values(text, mode)
         if values.size == 0:
             raise UsageError("cannot build a vocabulary from empty text")
-        return cls(np.unique(values), mode)
+        return cls.from_counts(np.bincount(values), mode)
 
     def __len__(self) -> int:
         return int(self.symbols.size)
