@@ -83,7 +83,8 @@ class Recurrent(nn.Module):
         options = {"scan": scan} if issubclass(cls, MinCell) else {}
         for l in range(layers):
             self.add_module(str(l), cls(input_size if l == 0 else hidden_size, hidden_size, **options))
-        self.highway = nn.ModuleDict({str(l): HighwayGate(hidden_size) for l in range(1, layers)}) if highway else None
+        gates = {str(l): HighwayGate(hidden_size) for l in range(1, layers)}
+        self.highway = nn.ModuleDict(gates) if highway else None
         self.kind, self.layers, self.dropout, self.path = cell, layers, dropout, path
         if path == "fused" and not fusable(self.cells):
             raise ValueError(f"PyTorch has no fused kernel for {cell!r} cells")

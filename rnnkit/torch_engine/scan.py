@@ -12,6 +12,10 @@ and products of many gates in (0, 1) never underflow because they stay logarithm
 ``b_t > 0`` (the cells guarantee it) but not ``h_0 > 0``: unlike the paper's code, which puts
 ``log h_0`` into the scan, h_0 is kept out of the logarithm and multiplied by ``exp(a*_t) <= 1``.
 So zero initial states and states of any sign work, with finite gradients.
+
+Precision: ``a*_t`` and the log-cumsum-exp term both grow like ``|a*_t|`` and cancel in the sum, so
+the relative error of h_t is about machine epsilon times ``|a*_t|``: ~1e-4 in float32 after 2000
+steps of fast-forgetting gates (a* ~ -2000), ~1e-13 in float64. Nothing overflows or underflows.
 """
 
 from __future__ import annotations
