@@ -72,6 +72,7 @@ class Vocab:
         self.mode = mode
         self.symbols = values
         self.symbols.setflags(write=False)
+        self._table: np.ndarray | None = None
 
     @classmethod
     def from_counts(cls, counts: np.ndarray | Mapping[str | int, int], mode: str = "char") -> Vocab:
@@ -114,12 +115,17 @@ class Vocab:
     def lookup(self, values: np.ndarray) -> np.ndarray:
         """Ids of symbol values, shape (n,) -> (n,) int32; raises UsageError naming unknown symbols."""
         values = np.asarray(values)
-        ids = np.searchsorted(self.symbols, values)
-        ids = np.minimum(ids, len(self) - 1)
-        missing = self.symbols[ids] != values
+        if self._table is None:
+            # A dense table indexed by symbol value (at most 0x110000 entries, 4.4 MB) makes the
+            # lookup one gather with no temporaries wider than the ids; -1 marks absent symbols,
+            # and the extra last entry catches every value above the largest symbol.
+            self._table = np.full(int(self.symbols[-1]) + 2, -1, dtype=np.int32)
+            self._table[self.symbols] = np.arange(len(self), dtype=np.int32)
+        ids = self._table[np.minimum(values, self._table.size - 1)]
+        missing = ids < 0
         if missing.any():
             raise UsageError(self._unknown_message(np.unique(values[missing])))
-        return ids.astype(np.int32)
+        return ids
 
     def encode(self, text: str | bytes) -> np.ndarray:
         """Ids of the symbols of ``text``, shape (n,) int32.
