@@ -14,6 +14,13 @@ Named corpora (small enough to encode in memory):
 - ``sparv``: the Spanish Reina-Valera 1909 (``apt-get install -y sword-text-sparv``), one verse per
   line.
 
+A large named corpus, extracted once into the cache and then read like a file:
+
+- ``linux``: C code, about 145 MB (``apt-get install -y linux-source-6.1``). The ``.c`` and ``.h``
+  files of the kernel's core folders (:data:`LINUX_FOLDERS`; not ``drivers``, ``arch``, ``sound``
+  or ``tools``) in the order of the source tarball, each preceded by a ``/* file: <path> */`` line;
+  the few files that are not UTF-8 are left out.
+
 Any other spec is a path to a text file, encoded chunk by chunk into a cached memory map
 (:mod:`rnnkit.data.tokens`), so files of hundreds of megabytes train without being held in memory.
 A name wins over a file of the same name; write ``./kjv`` for the file.
@@ -24,13 +31,14 @@ from __future__ import annotations
 import math
 import os
 import sysconfig
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from rnnkit.data.sword import read_ztext
-from rnnkit.data.tokens import encode_file
+from rnnkit.data.tokens import atomic_write, default_cache_dir, encode_file
 from rnnkit.data.vocab import MODES, Vocab
 from rnnkit.errors import UsageError
 
@@ -39,11 +47,15 @@ _STDLIB_SKIP = {"test", "tests", "idle_test", "site-packages", "dist-packages", 
                 "encodings", "pydoc_data", "lib2to3", "idlelib", "turtledemo", "ensurepip"}
 _SWORD_MODULES = {"kjv": ("engKJV2006eb", "sword-text-kjv"),
                   "sparv": ("spaRV1909eb", "sword-text-sparv")}
+LINUX_SOURCE_DIR = Path("/usr/src")
+LINUX_FOLDERS = ("block", "crypto", "fs", "include", "init", "io_uring", "ipc", "kernel", "lib",
+                 "mm", "net", "security", "virt")
 CORPORA = {
     "stdlib": "Python standard library source, 4,000,000 characters (always available)",
     "kjv": "King James Bible, one verse per line (apt-get install -y sword-text-kjv)",
     "sparv": "Reina-Valera 1909 Spanish Bible, one verse per line "
              "(apt-get install -y sword-text-sparv)",
+    "linux": "Linux kernel C sources, about 145 MB (apt-get install -y linux-source-6.1)",
 }
 
 
@@ -91,6 +103,38 @@ def bible_text(name: str) -> str:
         raise UsageError(f"corpus {name!r} needs the SWORD module {module_id}, which is not "
                          f"installed; install it with: apt-get install -y {package}")
     return "\n".join(read_ztext(folder)) + "\n"
+
+
+def linux_text_file(cache_dir: str | Path | None = None, tarball: str | Path | None = None) -> Path:
+    """The ``linux`` corpus as a text file in the cache, extracted from ``tarball`` (by default the
+    newest ``/usr/src/linux-source-*.tar.xz``) the first time: some 20 s, streamed, never all in
+    memory."""
+    tarballs = [Path(tarball)] if tarball else sorted(LINUX_SOURCE_DIR.glob("linux-source-*.tar.xz"))
+    if not tarballs or not tarballs[-1].is_file():
+        raise UsageError("corpus 'linux' needs the kernel source, which is not installed; install "
+                         "it with: apt-get install -y linux-source-6.1")
+    tarball = tarballs[-1]
+    stat = tarball.stat()
+    target = (default_cache_dir(cache_dir) / "corpora"
+              / f"{tarball.name.removesuffix('.tar.xz')}-{stat.st_size}-{stat.st_mtime_ns}.txt")
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+    def extract(temp: Path) -> None:
+        with tarfile.open(tarball, "r|xz") as tar, open(temp, "w", encoding="utf-8") as out:
+            for member in tar:   # a stream: members come in archive order, one at a time
+                parts = member.name.split("/")
+                if (member.isfile() and len(parts) > 2 and parts[1] in LINUX_FOLDERS
+                        and member.name.endswith((".c", ".h"))):
+                    try:
+                        source = tar.extractfile(member).read().decode("utf-8")
+                    except UnicodeDecodeError:
+                        continue
+                    out.write(f"/* file: {'/'.join(parts[1:])} */\n{source}")
+
+    atomic_write(target, extract)
+    return target
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,34 +201,45 @@ class Corpus:
                 f" mode), {len(self.train):,} train / {len(self.val):,} validation")
 
 
-def _from_text(name: str, text: str, mode: str, val_fraction: float) -> Corpus:
-    vocab = Vocab.build(text, mode)
+def _from_text(name: str, text: str, mode: str, vocab: Vocab | None,
+               val_fraction: float) -> Corpus:
+    if vocab is None:
+        vocab = Vocab.build(text, mode)
     tokens = vocab.encode(text).astype(vocab.id_dtype)
     return Corpus(name, mode, vocab, tokens, val_fraction)
 
 
 def load_corpus(spec: str = "stdlib", mode: str = "char", *, val_fraction: float = 0.05,
-                cache_dir: str | Path | None = None) -> Corpus:
-    """Load a named corpus (``stdlib``, ``kjv``, ``sparv``) or a text file, encoded to ids.
+                vocab: Vocab | None = None, cache_dir: str | Path | None = None) -> Corpus:
+    """Load a named corpus (``stdlib``, ``kjv``, ``sparv``, ``linux``) or a text file, encoded to ids.
 
     Args:
         spec: a name from :data:`CORPORA`, or a path to a text file.
         mode: ``"char"`` (UTF-8 text, one id per character) or ``"byte"`` (one id per byte).
         val_fraction: share of the tokens, at the end, held out for validation.
-        cache_dir: where a file's encoding is cached (see :func:`rnnkit.data.tokens.encode_file`).
+        vocab: encode with this vocabulary (a trained model's, to evaluate it on other text);
+            symbols outside it raise UsageError. By default the vocabulary is the text's own.
+        cache_dir: where files' encodings (and the extracted ``linux`` text) are cached (see
+            :func:`rnnkit.data.tokens.default_cache_dir`).
 
     Raises UsageError for an unknown name, a missing, empty or undecodable file, or a named source
     that is not installed (the message gives the install command).
     """
     if mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    if vocab is not None and vocab.mode != mode:
+        raise UsageError(f"the vocabulary is in {vocab.mode} mode, but the corpus is read in "
+                         f"{mode} mode")
     if spec == "stdlib":
-        return _from_text(spec, stdlib_text(), mode, val_fraction)
+        return _from_text(spec, stdlib_text(), mode, vocab, val_fraction)
     if spec in _SWORD_MODULES:
-        return _from_text(spec, bible_text(spec), mode, val_fraction)
-    path = Path(spec).expanduser()
-    if not path.exists() and os.sep not in spec and "." not in spec:
-        raise UsageError(f"unknown corpus {spec!r}: not a named corpus ({', '.join(CORPORA)}) "
-                         "and no such file")
-    encoded = encode_file(path, mode, cache_dir=cache_dir)
-    return Corpus(str(path), mode, encoded.vocab, encoded.tokens, val_fraction)
+        return _from_text(spec, bible_text(spec), mode, vocab, val_fraction)
+    if spec == "linux":
+        path, name = linux_text_file(cache_dir), spec
+    else:
+        path, name = Path(spec).expanduser(), spec
+        if not path.exists() and os.sep not in spec and "." not in spec:
+            raise UsageError(f"unknown corpus {spec!r}: not a named corpus "
+                             f"({', '.join(CORPORA)}) and no such file")
+    encoded = encode_file(path, mode, vocab=vocab, cache_dir=cache_dir)
+    return Corpus(name, mode, encoded.vocab, encoded.tokens, val_fraction)

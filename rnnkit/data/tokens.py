@@ -2,9 +2,9 @@
 
 A 100 MB corpus would need about 400 MB as a Python ``str`` of wide characters and as much again for
 each intermediate array. Here the file is read twice in fixed-size chunks instead: the first pass
-counts the symbols (which fixes the vocabulary and the token count), the second writes the ids into a
-``.npy`` file through ``np.memmap``. Training then reads the ids from that file through the page
-cache, one batch at a time, so memory use stays at one chunk whatever the corpus size.
+counts the symbols (which fixes the vocabulary and the token count), the second appends the ids to a
+``.npy`` file. Training opens that file as an ``np.memmap`` and reads the ids through the page cache,
+one batch at a time, so memory use stays at one chunk whatever the corpus size.
 
 The cache file is keyed by the source's absolute path, size, modification time and mode (and the
 vocabulary, when one is given), so a changed file is encoded afresh and an unchanged one is reused.
@@ -124,12 +124,13 @@ def _cache_key(source: Path, mode: str, vocab: Vocab | None) -> str:
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:20]
 
 
-def _atomic_write(target: Path, write) -> None:
+def atomic_write(target: Path, write) -> None:
     """Call ``write(temp_path)`` on a fresh temporary name next to ``target``, then rename."""
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".tmp")
     os.close(fd)
     try:
         write(Path(temp))
+        os.chmod(temp, 0o644)   # mkstemp's private 0600 would hide a shared cache from other users
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -211,7 +212,7 @@ def encode_file(path: str | Path, mode: str = "char", *, vocab: Vocab | None = N
         temp.write_text(json.dumps(info), encoding="utf-8")
 
     # The ids first, the description last: a cache entry counts only once its .json exists.
-    _atomic_write(npy, write_tokens)
-    _atomic_write(meta, write_meta)
+    atomic_write(npy, write_tokens)
+    atomic_write(meta, write_meta)
     tokens = np.load(npy, mmap_mode="r", allow_pickle=False)
     return EncodedFile(vocab, tokens, npy, reused=False)

@@ -74,3 +74,40 @@ def test_too_short_corpus_names_the_sizes():
         Corpus("tiny", "char", vocab, vocab.encode("ab" * 50), 0.01).check_length(2, 4)
     with pytest.raises(UsageError, match="validation fraction"):
         Corpus("tiny", "char", vocab, vocab.encode("ab"), 0.9)
+
+
+def test_linux_corpus_extracts_core_c_sources(tmp_path, monkeypatch):
+    import io
+    import tarfile
+
+    files = {"linux-source-6.1/kernel/fork.c": b"int fork(void);\n",
+             "linux-source-6.1/include/linux/x.h": b"#define X 1\n",
+             "linux-source-6.1/drivers/gpu/y.c": b"int driver;\n",      # not a core folder
+             "linux-source-6.1/kernel/old.c": "/* \xe9 */\n".encode("latin-1"),  # not UTF-8
+             "linux-source-6.1/kernel/README": b"text\n"}                # not C
+    tarball = tmp_path / "src" / "linux-source-6.1.tar.xz"
+    tarball.parent.mkdir()
+    with tarfile.open(tarball, "w:xz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    monkeypatch.setattr(corpora, "LINUX_SOURCE_DIR", tarball.parent)
+    corpus = load_corpus("linux", cache_dir=tmp_path / "cache", val_fraction=0.1)
+    assert corpus.vocab.decode(corpus.tokens) == (
+        "/* file: kernel/fork.c */\nint fork(void);\n/* file: include/linux/x.h */\n#define X 1\n")
+    monkeypatch.setattr(corpora, "LINUX_SOURCE_DIR", tmp_path / "nowhere")
+    with pytest.raises(UsageError, match="apt-get install -y linux-source-6.1"):
+        load_corpus("linux", cache_dir=tmp_path / "other-cache")
+
+
+def test_a_given_vocabulary_encodes_other_text(tmp_path):
+    path = tmp_path / "other.txt"
+    path.write_text("abba\n", encoding="utf-8")
+    vocab = Vocab.build("\nabc")
+    corpus = load_corpus(str(path), vocab=vocab, cache_dir=tmp_path, val_fraction=0)
+    assert corpus.vocab == vocab and corpus.tokens.tolist() == [1, 2, 2, 1, 0]
+    with pytest.raises(UsageError, match=r"characters not in the vocabulary: ' ' \(U\+0020\), .*in all\)"):
+        load_corpus("stdlib", vocab=vocab)
+    with pytest.raises(UsageError, match="byte mode"):
+        load_corpus(str(path), vocab=Vocab.build(b"ab", "byte"), cache_dir=tmp_path)
