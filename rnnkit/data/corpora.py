@@ -131,7 +131,8 @@ def linux_text_file(cache_dir: str | Path | None = None, tarball: str | Path | N
                         source = tar.extractfile(member).read().decode("utf-8")
                     except UnicodeDecodeError:
                         continue
-                    out.write(f"/* file: {'/'.join(parts[1:])} */\n{source}")
+                    end = "" if source.endswith("\n") else "\n"
+                    out.write(f"/* file: {'/'.join(parts[1:])} */\n{source}{end}")
 
     atomic_write(target, extract)
     return target
@@ -179,6 +180,7 @@ class Corpus:
 
     @property
     def unit(self) -> str:
+        """What one token is, for messages: "characters" or "bytes"."""
         return "bytes" if self.mode == "byte" else "characters"
 
     def check_length(self, batch: int, seq_len: int) -> None:
