@@ -85,6 +85,18 @@ def rel_error(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
+def rel_error_norm(x: np.ndarray, y: np.ndarray) -> float:
+    """||x - y|| / max(1e-8, ||x|| + ||y||), with Euclidean norms over the whole array.
+
+    The gradient check's pass mark (<= 1e-7 in float64). Unlike :func:`rel_error`, which takes the
+    worst entry, it measures the error against the gradient's overall size, so an entry whose true
+    gradient is ~1e-7 of the largest (where central differences carry more rounding noise than
+    signal) cannot fail a correct backward pass, while a wrong entry of ordinary size still does.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return float(np.linalg.norm(x - y) / max(1e-8, np.linalg.norm(x) + np.linalg.norm(y)))
+
+
 def check_gradients(loss_fn: Callable[[], float], params: dict[str, np.ndarray],
                     analytic_grads: dict[str, np.ndarray], h: float = 1e-5,
                     num_checks: int | None = None,

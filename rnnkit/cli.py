@@ -1,0 +1,58 @@
+"""The ``rnnkit`` command line: ``rnnkit <command> [options]``.
+
+Each command lives in rnnkit/commands/<name>.py with ``add_arguments(parser)`` and ``run(args)``;
+``main(argv)`` is what the console script and the tests call. A :class:`UsageError` (bad input)
+becomes a one-line message and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from rnnkit import __version__
+from rnnkit.errors import UsageError
+
+COMMANDS = {
+    "train": "train a character-level language model",
+    "sample": "generate text from a trained model, one character at a time",
+    "eval": "bits per character of a trained model on a text",
+    "gradcheck": "check every hand-written backward pass against numerical gradients",
+    "hello": "the lecture's example: learn 'hello' over the vocabulary [h, e, l, o]",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rnnkit",
+        description="Recurrent neural networks with every gradient visible and checked.",
+    )
+    parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f"rnnkit.commands.{name}")
+        command = sub.add_parser(name, help=help_text, description=module.__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run ``rnnkit`` with ``argv`` (default: sys.argv[1:]); returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except UsageError as exc:
+        print(f"rnnkit {args.command}: error: {exc}", file=sys.stderr)
+        return UsageError.exit_code
+    except KeyboardInterrupt:
+        print(f"rnnkit {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `rnnkit sample ... | head` closed the pipe: not an error
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

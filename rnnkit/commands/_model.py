@@ -1,0 +1,22 @@
+"""Loading a trained model from a checkpoint into the engine the user asked for."""
+
+from __future__ import annotations
+
+from rnnkit.engines import default_engine, make_runtime
+from rnnkit.training.checkpoint import load_checkpoint
+
+
+def add_model_arguments(p) -> None:
+    p.add_argument("run", metavar="RUN_DIR_OR_CHECKPOINT",
+                   help="a run folder (its best.npz, else checkpoint.npz) or a checkpoint file")
+    p.add_argument("--engine", choices=("numpy", "torch"),
+                   help="engine to run the model with (default: numpy, which needs nothing but NumPy)")
+    p.add_argument("--device", default="auto", help="torch engine: auto, cpu, cuda or mps (default: auto)")
+
+
+def load_runtime(args):
+    """(checkpoint, runtime) for ``args.run`` on ``args.engine`` (NumPy unless the user names torch)."""
+    checkpoint = load_checkpoint(args.run)
+    engine = args.engine or default_engine()
+    runtime = make_runtime(engine, checkpoint.model_config, params=checkpoint.params, device=args.device)
+    return checkpoint, runtime

@@ -1,0 +1,34 @@
+"""Generate text from a trained model, one character at a time.
+
+Each sampled character is fed back in as the next input. The text streams to standard output as
+it is generated.
+
+examples:
+  rnnkit sample runs/charlm
+  rnnkit sample runs/kjv --prime "And God said" --temperature 0.7 --length 400
+  rnnkit sample runs/kjv --greedy --length 100
+"""
+
+from __future__ import annotations
+
+from rnnkit.commands._args import non_negative_int, positive_float, positive_int
+from rnnkit.commands._model import add_model_arguments, load_runtime
+from rnnkit.generate import print_sample
+
+
+def add_arguments(p) -> None:
+    add_model_arguments(p)
+    p.add_argument("--prime", default="", help="text to start from (it is printed, then continued)")
+    p.add_argument("--length", type=non_negative_int, default=500, help="characters to generate (default: 500)")
+    p.add_argument("--temperature", type=positive_float, default=1.0,
+                   help="divide the logits by this; < 1 is more conservative, > 1 more surprising (default: 1)")
+    p.add_argument("--top-k", type=positive_int, help="sample only among the k most likely characters")
+    p.add_argument("--greedy", action="store_true", help="always take the most likely character")
+    p.add_argument("--seed", type=int, help="random seed, for a repeatable sample")
+
+
+def run(args) -> int:
+    checkpoint, runtime = load_runtime(args)
+    print_sample(runtime, checkpoint.vocab, prime=args.prime, length=args.length, temperature=args.temperature,
+                 top_k=args.top_k, greedy=args.greedy, seed=args.seed)
+    return 0

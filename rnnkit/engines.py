@@ -1,0 +1,33 @@
+"""Choosing an engine: the NumPy reference engine, or the PyTorch engine when torch is installed."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from rnnkit.errors import UsageError
+
+
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def default_engine() -> str:
+    """The engine ``sample`` and ``eval`` use when none is named: always the NumPy engine, which
+    needs nothing beyond NumPy and gives the same numbers."""
+    return "numpy"
+
+
+def make_runtime(engine: str, model_config, train_config=None, params=None, seed: int = 0, device: str = "auto"):
+    """Build the runtime (model + optimizer + carried state) of ``engine`` for the training loop,
+    evaluation and sampling. ``params`` (shared model format) loads trained weights."""
+    if engine == "numpy":
+        from rnnkit.numpy_engine.runtime import NumpyRuntime
+
+        return NumpyRuntime(model_config, train_config, params=params, seed=seed)
+    if engine == "torch":
+        if not torch_available():
+            raise UsageError("--engine torch needs PyTorch: pip install 'rnnkit[torch]' (or torch==2.13.0)")
+        from rnnkit.torch_engine.runtime import TorchRuntime
+
+        return TorchRuntime(model_config, train_config, params=params, seed=seed, device=device)
+    raise UsageError(f"unknown engine {engine!r}: choose numpy or torch")

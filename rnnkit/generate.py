@@ -1,0 +1,66 @@
+"""Generating text one character at a time, feeding each sampled character back in.
+
+    state = the model's state after reading the prime (all but its last character)
+    x = the prime's last character
+    repeat: logits, state = model.step(x, state);  x = sample(logits);  emit x
+
+Works with any engine's runtime (``init_state`` and ``step_logits``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import sys
+
+import numpy as np
+
+from rnnkit.data.vocab import Vocab
+from rnnkit.errors import UsageError
+from rnnkit.sampling import sample_from_logits
+
+
+def default_prime(vocab: Vocab) -> str:
+    """What to start from when the user gives no prime: a newline if the text has one."""
+    return "\n" if not vocab.unknown("\n") else vocab.decode([0])
+
+
+def generate(runtime, vocab: Vocab, prime: str = "", length: int = 500, temperature: float = 1.0,
+             top_k: int | None = None, greedy: bool = False, seed: int | None = None):
+    """Yield the generated text piece by piece (one character each; bytes are decoded as they
+    complete a UTF-8 sequence in byte mode).
+
+    Raises UsageError for a prime with characters outside the vocabulary, a temperature <= 0 or
+    a top-k outside [1, V].
+    """
+    if not temperature > 0:
+        raise UsageError(f"temperature must be > 0, got {temperature}")
+    if top_k is not None and not 1 <= top_k <= len(vocab):
+        raise UsageError(f"top-k must be between 1 and the vocabulary size {len(vocab)}, got {top_k}")
+    ids = vocab.encode(prime or default_prime(vocab))  # UsageError names unknown characters
+    rng = np.random.default_rng(seed)
+    state = runtime.init_state(1)
+    for token in ids[:-1]:
+        _, state = runtime.step_logits(np.array([token]), state)
+    x = int(ids[-1])
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace") if vocab.mode == "byte" else None
+    for _ in range(length):
+        logits, state = runtime.step_logits(np.array([x]), state)
+        x = int(sample_from_logits(logits[0], rng, temperature=temperature, top_k=top_k, greedy=greedy))
+        if decoder is None:
+            yield vocab.decode([x])
+        else:
+            piece = decoder.decode(bytes([vocab.symbols[x]]))
+            if piece:
+                yield piece
+
+
+def print_sample(runtime, vocab: Vocab, prime: str = "", length: int = 300, stream=None, **kwargs) -> None:
+    """Stream a sample to ``stream`` (stdout), flushing after every character."""
+    stream = stream or sys.stdout
+    if prime:
+        stream.write(prime)
+    for piece in generate(runtime, vocab, prime, length, **kwargs):
+        stream.write(piece)
+        stream.flush()
+    stream.write("\n")
+    stream.flush()

@@ -1,0 +1,116 @@
+"""The NumPy engine behind the training loop, evaluation and sampling.
+
+The training loop (rnnkit/training/loop.py) knows nothing about engines beyond this small
+interface, which the PyTorch engine implements too:
+
+    runtime.reset_state(batch)          zero the carried state
+    runtime.train_step(x, y, lr)        one optimizer step on a (B, T) chunk -> (loss, grad norm)
+    runtime.eval_chunk(x, y, state)     summed nats over a chunk, no gradient -> (nats, state)
+    runtime.init_state(batch)           zero state for evaluation or sampling
+    runtime.step_logits(ids, state)     (N,) ids -> (N, V) float64 logits, state (for sampling)
+    runtime.export()                    (json, arrays) for a checkpoint
+    runtime.restore(json, arrays)       the inverse, for an exact resume
+    runtime.params_numpy()              the parameters in the shared model format
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.config import ModelConfig, TrainConfig
+from rnnkit.errors import UsageError
+from rnnkit.numpy_engine.charlm import CharLM
+from rnnkit.numpy_engine.optim import clip_grad_norm, clip_grad_value, make_optimizer
+
+
+class NumpyRuntime:
+    """A :class:`CharLM`, its optimizer, its dropout random generator and the carried state."""
+
+    name = "numpy"
+
+    def __init__(self, model_config: ModelConfig, train_config: TrainConfig | None = None, params=None, seed=0):
+        dtype = np.dtype(train_config.dtype if train_config else "float32")
+        if params is None:
+            self.model = CharLM.create(model_config, seed=seed, dtype=dtype)
+        else:
+            self.model = CharLM(model_config, {k: np.array(v, dtype=dtype) for k, v in params.items()})
+        self.train_config = train_config
+        self.optimizer = None
+        if train_config is not None:
+            try:
+                self.optimizer = make_optimizer(train_config.optimizer, train_config.lr)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        # Dropout masks come from their own generator, seeded apart from the weights' (seed + 1).
+        self.rng = np.random.default_rng(seed + 1)
+        self.state = None
+
+    def init_state(self, batch: int):
+        return self.model.init_state(batch)
+
+    def reset_state(self, batch: int) -> None:
+        self.state = self.model.init_state(batch)
+
+    def train_step(self, x, y, lr: float):
+        """Forward, backward through the chunk only (truncated BPTT), clip, update.
+
+        The final state of the chunk becomes the next chunk's initial state; no gradient crosses the
+        border because the backward pass stops at the chunk's first step.
+        """
+        cfg = self.train_config
+        if self.state is None or self.state[0][0].shape[0] != x.shape[0]:
+            self.reset_state(x.shape[0])
+        loss, grads, self.state = self.model.loss(x, y, self.state, rng=self.rng if self.model.config.dropout else None)
+        if cfg.clip and cfg.clip_mode == "value":
+            clip_grad_value(grads, cfg.clip)
+            norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+        elif cfg.clip:
+            norm = clip_grad_norm(grads, cfg.clip)
+        else:
+            norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+        self.optimizer.step(self.model.params, grads, lr=lr)
+        return loss, norm
+
+    def eval_chunk(self, x, y, state):
+        return self.model.evaluate(x, y, state)
+
+    def step_logits(self, ids, state):
+        logits, state = self.model.step(ids, state)
+        return logits.astype(np.float64), state
+
+    def params_numpy(self) -> dict:
+        return self.model.params
+
+    def export(self):
+        """(json, arrays) with everything an exact resume needs beyond the step counters."""
+        arrays = {f"param/{k}": v for k, v in self.model.params.items()}
+        js = {"rng": self.rng.bit_generator.state}
+        if self.optimizer is not None:
+            opt_js, opt_arrays = self.optimizer.state_dict()
+            js["optimizer"] = opt_js
+            arrays.update({f"optim/{k}": v for k, v in opt_arrays.items()})
+        if self.state is not None:
+            for layer, tensors in enumerate(self.state):
+                for k, value in enumerate(tensors):
+                    arrays[f"state/{layer}/{k}"] = value
+        return js, arrays
+
+    def restore(self, js: dict, groups: dict) -> None:
+        """Restore optimizer state, random generator and carried state saved by :meth:`export`.
+
+        ``groups`` maps ``optim`` and ``state`` to their arrays (names without the prefix).
+        """
+        if self.optimizer is not None and "optimizer" in js:
+            try:
+                self.optimizer = make_optimizer(js["optimizer"]["name"], js["optimizer"]["lr"])
+                self.optimizer.load_state_dict(js["optimizer"], groups.get("optim", {}))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise UsageError(f"the checkpoint's optimizer state is unusable: {exc}") from None
+        if "rng" in js:
+            self.rng.bit_generator.state = js["rng"]
+        saved = groups.get("state", {})
+        if saved:
+            layers = self.model.config.layers
+            width = 2 if self.model.config.cell == "lstm" else 1
+            dtype = self.model.dtype
+            self.state = [tuple(np.array(saved[f"{l}/{k}"], dtype=dtype) for k in range(width)) for l in range(layers)]
