@@ -7,7 +7,8 @@ from rnnkit.training.checkpoint import load_checkpoint
 
 
 def add_model_arguments(p) -> None:
-    p.add_argument("run", metavar="RUN_DIR_OR_CHECKPOINT",
+    # dest "checkpoint", not "run": the CLI keeps each command's run function in args.run.
+    p.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT",
                    help="a run folder (its best.npz, else checkpoint.npz) or a checkpoint file")
     p.add_argument("--engine", choices=("numpy", "torch"),
                    help="engine to run the model with (default: numpy, which needs nothing but NumPy)")
@@ -15,8 +16,8 @@ def add_model_arguments(p) -> None:
 
 
 def load_runtime(args):
-    """(checkpoint, runtime) for ``args.run`` on ``args.engine`` (NumPy unless the user names torch)."""
-    checkpoint = load_checkpoint(args.run)
+    """(checkpoint, runtime) for ``args.checkpoint`` on ``args.engine`` (NumPy unless the user names torch)."""
+    checkpoint = load_checkpoint(args.checkpoint)
     engine = args.engine or default_engine()
     runtime = make_runtime(engine, checkpoint.model_config, params=checkpoint.params, device=args.device)
     return checkpoint, runtime
