@@ -26,17 +26,21 @@ def default_prime(vocab: Vocab) -> str:
 
 def generate(runtime, vocab: Vocab, prime: str = "", length: int = 500, temperature: float = 1.0,
              top_k: int | None = None, greedy: bool = False, seed: int | None = None):
-    """Yield the generated text piece by piece (one character each; bytes are decoded as they
-    complete a UTF-8 sequence in byte mode).
+    """An iterator over the generated text, piece by piece (one character each; bytes are decoded
+    as they complete a UTF-8 sequence in byte mode).
 
-    Raises UsageError for a prime with characters outside the vocabulary, a temperature <= 0 or
-    a top-k outside [1, V].
+    Raises UsageError, at once rather than at the first piece (so nothing has been printed yet),
+    for a prime with characters outside the vocabulary, a temperature <= 0 or a top-k outside [1, V].
     """
     if not temperature > 0:
         raise UsageError(f"temperature must be > 0, got {temperature}")
     if top_k is not None and not 1 <= top_k <= len(vocab):
         raise UsageError(f"top-k must be between 1 and the vocabulary size {len(vocab)}, got {top_k}")
     ids = vocab.encode(prime or default_prime(vocab))  # UsageError names unknown characters
+    return _pieces(runtime, vocab, ids, length, temperature, top_k, greedy, seed)
+
+
+def _pieces(runtime, vocab: Vocab, ids, length, temperature, top_k, greedy, seed):
     rng = np.random.default_rng(seed)
     state = runtime.init_state(1)
     for token in ids[:-1]:
@@ -57,9 +61,10 @@ def generate(runtime, vocab: Vocab, prime: str = "", length: int = 500, temperat
 def print_sample(runtime, vocab: Vocab, prime: str = "", length: int = 300, stream=None, **kwargs) -> None:
     """Stream a sample to ``stream`` (stdout), flushing after every character."""
     stream = stream or sys.stdout
+    pieces = generate(runtime, vocab, prime, length, **kwargs)  # validates before anything is written
     if prime:
         stream.write(prime)
-    for piece in generate(runtime, vocab, prime, length, **kwargs):
+    for piece in pieces:
         stream.write(piece)
         stream.flush()
     stream.write("\n")
