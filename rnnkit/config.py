@@ -10,10 +10,14 @@ from dataclasses import asdict, dataclass, fields
 
 from rnnkit.errors import UsageError
 
-CELLS = ("rnn", "lstm", "gru")
+#: Cells both engines compute.
+SHARED_CELLS = ("rnn", "lstm", "gru")
+#: Cells only the PyTorch engine computes (its explicit path; see docs/torch_engine.md).
+TORCH_CELLS = ("lnlstm", "mingru", "minlstm")
+CELLS = SHARED_CELLS + TORCH_CELLS
 
 #: How many H-wide blocks each cell's weight matrices hold along their second axis.
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3, "lnlstm": 4, "mingru": 2, "minlstm": 3}
 
 
 @dataclass(frozen=True)
@@ -21,12 +25,14 @@ class ModelConfig:
     """Shape of a character model: ids -> embedding (or one-hot) -> L recurrent layers -> affine.
 
     Attributes:
-        cell: ``rnn``, ``lstm`` or ``gru``.
+        cell: ``rnn``, ``lstm`` or ``gru`` (both engines), or ``lnlstm`` (layer-normalised LSTM),
+            ``mingru``, ``minlstm`` (the torch engine only).
         vocab_size: V, the number of distinct tokens.
         hidden: H, the hidden size of every recurrent layer.
         layers: L, how many recurrent layers are stacked.
         embed_dim: E, the embedding width; 0 feeds one-hot vectors (then layer 0's Wx is (V, G*H)).
         dropout: the probability of zeroing an activation between layers (and before the head).
+        highway: highway gates between stacked layers (the torch engine only).
     """
 
     cell: str = "lstm"
@@ -35,6 +41,7 @@ class ModelConfig:
     layers: int = 1
     embed_dim: int = 0
     dropout: float = 0.0
+    highway: bool = False
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -47,10 +54,12 @@ class ModelConfig:
             raise UsageError(f"embed_dim must be 0 (one-hot) or a positive integer, got {self.embed_dim!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise UsageError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if not isinstance(self.highway, bool):
+            raise UsageError(f"highway must be true or false, got {self.highway!r}")
 
     @property
     def gates(self) -> int:
-        """G: 1 for rnn, 4 for lstm, 3 for gru."""
+        """G: 1 for rnn, 4 for lstm and lnlstm, 3 for gru and minlstm, 2 for mingru."""
         return GATES[self.cell]
 
     @property
@@ -72,20 +81,34 @@ class ModelConfig:
         return cls(**data)
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        """The name and shape of every parameter, in a fixed order (the shared model format)."""
+        """The name and shape of every parameter, in a fixed order (the shared model format).
+
+        Per layer l, with D the layer's input width: ``Wx (D, G*H)``, then ``Wh (H, G*H)`` (not for
+        mingru / minlstm, whose gates read x alone), then the biases: ``b (G*H,)``, or ``bx, bh``
+        for gru; lnlstm adds the layer-norm gains and bias ``gx, gh (4H,)``, ``gc, bc (H,)``.
+        Highway gates ``rnn.highway.{l}.W (H, H)``, ``.b (H,)`` for l >= 1 follow the layers.
+        """
         H, G, V = self.hidden, self.gates, self.vocab_size
         shapes: dict[str, tuple[int, ...]] = {}
         if self.embed_dim:
             shapes["embed.W"] = (V, self.embed_dim)
         for layer in range(self.layers):
             D = self.input_size if layer == 0 else H
-            shapes[f"rnn.{layer}.Wx"] = (D, G * H)
-            shapes[f"rnn.{layer}.Wh"] = (H, G * H)
+            prefix = f"rnn.{layer}."
+            shapes[prefix + "Wx"] = (D, G * H)
+            if self.cell not in ("mingru", "minlstm"):
+                shapes[prefix + "Wh"] = (H, G * H)
             if self.cell == "gru":
-                shapes[f"rnn.{layer}.bx"] = (G * H,)
-                shapes[f"rnn.{layer}.bh"] = (G * H,)
+                shapes[prefix + "bx"] = (G * H,)
+                shapes[prefix + "bh"] = (G * H,)
             else:
-                shapes[f"rnn.{layer}.b"] = (G * H,)
+                shapes[prefix + "b"] = (G * H,)
+            if self.cell == "lnlstm":
+                shapes.update({prefix + "gx": (G * H,), prefix + "gh": (G * H,), prefix + "gc": (H,), prefix + "bc": (H,)})
+        if self.highway:
+            for layer in range(1, self.layers):
+                shapes[f"rnn.highway.{layer}.W"] = (H, H)
+                shapes[f"rnn.highway.{layer}.b"] = (H,)
         shapes["head.W"] = (H, V)
         shapes["head.b"] = (V,)
         return shapes

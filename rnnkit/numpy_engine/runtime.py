@@ -11,13 +11,17 @@ interface, which the PyTorch engine implements too:
     runtime.export()                    (json, arrays) for a checkpoint
     runtime.restore(json, arrays)       the inverse, for an exact resume
     runtime.params_numpy()              the parameters in the shared model format
+    runtime.is_main                     whether this process writes files and logs (rank 0 of a
+                                        distributed torch run; always True here)
+    runtime.broadcast(value)            the main process's value of a number every process computes
+                                        (the training clock), so all take the same decisions
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.config import ModelConfig, TrainConfig
+from rnnkit.config import TORCH_CELLS, ModelConfig, TrainConfig
 from rnnkit.errors import UsageError
 from rnnkit.numpy_engine.charlm import CharLM
 from rnnkit.numpy_engine.optim import clip_grad_norm, clip_grad_value, make_optimizer
@@ -27,8 +31,13 @@ class NumpyRuntime:
     """A :class:`CharLM`, its optimizer, its dropout random generator and the carried state."""
 
     name = "numpy"
+    is_main = True
 
     def __init__(self, model_config: ModelConfig, train_config: TrainConfig | None = None, params=None, seed=0):
+        if model_config.cell in TORCH_CELLS:
+            raise UsageError(f"cell {model_config.cell!r} runs only on the torch engine: add --engine torch")
+        if model_config.highway:
+            raise UsageError("highway connections run only on the torch engine: add --engine torch")
         dtype = np.dtype(train_config.dtype if train_config else "float32")
         if params is None:
             self.model = CharLM.create(model_config, seed=seed, dtype=dtype)
@@ -47,6 +56,9 @@ class NumpyRuntime:
 
     def init_state(self, batch: int):
         return self.model.init_state(batch)
+
+    def broadcast(self, value: float) -> float:
+        return value
 
     def reset_state(self, batch: int) -> None:
         self.state = self.model.init_state(batch)

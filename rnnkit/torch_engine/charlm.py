@@ -29,10 +29,11 @@ from rnnkit.torch_engine.recurrent import Recurrent
 
 
 class TorchCharLM(nn.Module):
-    """A character model built from a :class:`ModelConfig` (and torch-only :class:`TorchOptions`).
+    """A character model built from a :class:`ModelConfig` (run as :class:`TorchOptions` say).
 
-    Its ``named_parameters()`` are exactly the shared format's names: ``embed.W`` (when E > 0),
-    ``rnn.{l}.Wx``, ``rnn.{l}.Wh``, ``rnn.{l}.b`` (or ``bx``, ``bh``), ``head.W``, ``head.b``.
+    Its ``named_parameters()`` are exactly ``config.param_shapes()``, names, shapes and order:
+    ``embed.W`` (when E > 0), ``rnn.{l}.Wx``, ``rnn.{l}.Wh``, ``rnn.{l}.b`` (or ``bx``, ``bh``; the
+    extra parameters of lnlstm; no ``Wh`` for mingru / minlstm), highway gates, ``head.W``, ``head.b``.
     """
 
     def __init__(self, config: ModelConfig, options: TorchOptions | None = None) -> None:
@@ -42,12 +43,12 @@ class TorchCharLM(nn.Module):
         V, H = config.vocab_size, config.hidden
         self.embed = Embedding(V, config.embed_dim) if config.embed_dim else None
         self.rnn = Recurrent(
-            self.options.cell or config.cell,
+            config.cell,
             config.input_size,
             H,
             config.layers,
             config.dropout,
-            highway=self.options.highway,
+            highway=config.highway,
             path=self.options.path,
             scan=self.options.scan,
         )
@@ -79,7 +80,7 @@ class TorchCharLM(nn.Module):
         return logits[:, 0], state
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Name and shape of every parameter (``ModelConfig.param_shapes()`` for rnn, lstm, gru)."""
+        """Name and shape of every parameter: ``ModelConfig.param_shapes()``, as a test checks."""
         return {name: tuple(p.shape) for name, p in self.named_parameters()}
 
     def to_arrays(self) -> dict[str, np.ndarray]:

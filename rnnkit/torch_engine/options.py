@@ -1,14 +1,11 @@
-"""Torch-side model options that :class:`rnnkit.config.ModelConfig` does not (yet) describe.
+"""How the torch engine computes a model: choices that change speed, never the function.
 
-``ModelConfig`` is shared by both engines and knows the cells both compute (rnn, lstm, gru). The torch
-engine also offers cells and connections that only its explicit path computes; until the shared
-configuration names them, they are chosen here:
+``ModelConfig`` says *what* the model is (cell, sizes, highway gates) and is shared by both engines;
+these options say *how* the torch engine runs it, so they live apart and are not saved with a model:
 
-- ``cell``: replaces ``ModelConfig.cell`` when set: ``lnlstm``, ``mingru`` or ``minlstm`` (or one of
-  the shared cells). Parameter shapes then follow the cell (see ``TorchCharLM.param_shapes``).
-- ``highway``: highway gates between stacked layers (adds ``rnn.highway.{l}.W``, ``.b`` for l >= 1).
-- ``path``: ``auto`` (fused kernels where possible), ``fused`` or ``explicit``; the same function.
-- ``scan``: ``parallel`` or ``sequential`` for mingru / minlstm; the same function.
+- ``path``: ``auto`` (PyTorch's fused kernels where they compute the configuration, else the explicit
+  cell loop), ``fused`` (fail if impossible) or ``explicit``. A test holds the paths to 1e-10.
+- ``scan``: ``parallel`` (log-space scan over time) or ``sequential`` (a loop), for mingru / minlstm.
 """
 
 from __future__ import annotations
@@ -17,23 +14,17 @@ from dataclasses import asdict, dataclass, fields
 
 from rnnkit.errors import UsageError
 from rnnkit.torch_engine.minrnn import SCANS
-from rnnkit.torch_engine.recurrent import CELL_TYPES, PATHS
+from rnnkit.torch_engine.recurrent import PATHS
 
 
 @dataclass(frozen=True)
 class TorchOptions:
-    """See the module docstring. The defaults build exactly the model ``ModelConfig`` describes."""
+    """See the module docstring. The defaults are the fastest choices."""
 
-    cell: str = ""
-    highway: bool = False
     path: str = "auto"
     scan: str = "parallel"
 
     def __post_init__(self) -> None:
-        if self.cell and self.cell not in CELL_TYPES:
-            raise UsageError(f"unknown cell {self.cell!r}: choose one of {', '.join(CELL_TYPES)}")
-        if not isinstance(self.highway, bool):
-            raise UsageError(f"highway must be true or false, got {self.highway!r}")
         if self.path not in PATHS:
             raise UsageError(f"path must be one of {', '.join(PATHS)}, got {self.path!r}")
         if self.scan not in SCANS:

@@ -22,10 +22,11 @@ def ids(*shape, seed=0):
     return torch.randint(0, V, shape, generator=torch.Generator().manual_seed(seed))
 
 
+@pytest.mark.parametrize("highway", [False, True], ids=["plain", "highway"])
 @pytest.mark.parametrize("embed_dim", [0, 5], ids=["one-hot", "embed"])
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_parameters_are_the_shared_format(cell, embed_dim):
-    cfg = config(cell, embed_dim)
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "lnlstm", "mingru", "minlstm"])
+def test_parameters_are_the_shared_format(cell, embed_dim, highway):
+    cfg = config(cell, embed_dim, highway=highway)
     model = TorchCharLM(cfg)
     assert model.param_shapes() == cfg.param_shapes()
     assert list(model.param_shapes()) == list(cfg.param_shapes())  # same order too
@@ -56,10 +57,10 @@ def test_step_by_step_sampling_equals_the_sequence(cell):
         assert torch.allclose(step_logits, logits[:, t], atol=1e-12, rtol=0)
 
 
-@pytest.mark.parametrize("options", [TorchOptions(), TorchOptions(cell="mingru", highway=True)], ids=["lstm", "mingru"])
-def test_loss_over_two_chunks_with_carried_state_equals_loss_over_both(options):
+@pytest.mark.parametrize("cfg", [config(), config("mingru", highway=True)], ids=["lstm", "mingru-highway"])
+def test_loss_over_two_chunks_with_carried_state_equals_loss_over_both(cfg):
     torch.manual_seed(2)
-    model = TorchCharLM(config(), options).double()
+    model = TorchCharLM(cfg).double()
     x, y = ids(N, 2 * T), ids(N, 2 * T, seed=3)
     whole, _ = model.loss(x, y)
     first, state = model.loss(x[:, :T], y[:, :T])
@@ -78,13 +79,14 @@ def test_dropout_only_when_training():
 
 
 @pytest.mark.parametrize(
-    "options",
-    [TorchOptions(), TorchOptions(cell="lnlstm", highway=True), TorchOptions(cell="mingru"), TorchOptions(cell="minlstm")],
+    "cell, highway, options",
+    [("lstm", False, TorchOptions()), ("lnlstm", True, TorchOptions()), ("mingru", False, TorchOptions(scan="sequential")),
+     ("minlstm", False, TorchOptions(path="explicit"))],
     ids=["lstm", "lnlstm-highway", "mingru", "minlstm"],
 )
-def test_to_arrays_from_arrays_round_trip(options):
+def test_to_arrays_from_arrays_round_trip(cell, highway, options):
     torch.manual_seed(4)
-    cfg = config(embed_dim=4)
+    cfg = config(cell, embed_dim=4, highway=highway)
     model = TorchCharLM(cfg, options)
     arrays = model.to_arrays()
     assert list(arrays) == list(model.param_shapes())
@@ -119,8 +121,15 @@ def test_from_arrays_rejects_arrays_of_another_model():
 
 
 def test_options_validate_and_round_trip_through_json():
-    options = TorchOptions(cell="minlstm", highway=True, path="explicit", scan="sequential")
+    options = TorchOptions(path="explicit", scan="sequential")
     assert TorchOptions.from_json(options.to_json()) == options
-    for bad in ({"cell": "gpt"}, {"path": "cudnn"}, {"scan": "fast"}, {"highway": "yes"}, {"layers": 2}):
+    for bad in ({"cell": "mingru"}, {"path": "cudnn"}, {"scan": "fast"}, {"highway": True}, {"layers": 2}):
         with pytest.raises(UsageError):
             TorchOptions.from_json(bad)
+
+
+def test_model_config_json_without_highway_still_loads():
+    old = {"cell": "lstm", "vocab_size": V, "hidden": 7, "layers": 2, "embed_dim": 0, "dropout": 0.0}
+    assert ModelConfig.from_json(old) == config()
+    with pytest.raises(UsageError, match="highway"):
+        config(highway="yes")
