@@ -147,6 +147,7 @@ class TrainConfig:
     seed: int = 0
     engine: str = "numpy"
     dtype: str = "float32"
+    threads: int = 0
 
     def __post_init__(self) -> None:
         def positive_int(name):
@@ -172,6 +173,8 @@ class TrainConfig:
             raise UsageError(f"unknown engine {self.engine!r}: choose one of {', '.join(ENGINES)}")
         if self.dtype not in ("float32", "float64"):
             raise UsageError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
+            raise UsageError(f"threads must be 0 (one per core) or a positive integer, got {self.threads!r}")
         if self.warmup < 0:
             raise UsageError(f"warmup must be >= 0, got {self.warmup!r}")
 

@@ -69,6 +69,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     budget.add_argument("--seed", type=int, help="random seed for weights, dropout and sampling (default: 0)")
     budget.add_argument("--engine", choices=ENGINES, help="numpy (hand-written, the reference) or torch (default: numpy)")
     budget.add_argument("--device", default="auto", help="torch engine: auto, cpu, cuda or mps (default: auto)")
+    budget.add_argument("--threads", type=non_negative_int,
+                        help="numpy engine: worker threads the batch is split over; 0 = one per core (default: 0)")
     budget.add_argument("--dtype", choices=("float32", "float64"), help="parameter precision (default: float32)")
     budget.add_argument("--sample-length", type=non_negative_int, default=300,
                         help="characters to sample when training ends, 0 for none (default: 300)")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnkit.config import ModelConfig
-from rnnkit.numpy_engine.layers import dropout_backward, dropout_forward, log_softmax
+from rnnkit.numpy_engine.layers import dropout_backward, dropout_forward, log_softmax, scatter_add_rows
 from rnnkit.numpy_engine.stack import input_bias, recurrence_backward, recurrence_forward
 
 
@@ -152,16 +152,12 @@ class CharLM:
             grads[prefix + ("bx" if cfg.cell == "gru" else "b")] = dproj2.sum(axis=0)
             x_in = cache.inputs[layer]
             if x_in is None:  # one-hot layer 0: dWx[v] = sum of dproj rows whose input id is v
-                dWx = np.zeros_like(p[prefix + "Wx"])
-                np.add.at(dWx, cache.ids_tm.reshape(-1), dproj2)
-                grads[prefix + "Wx"] = dWx
+                grads[prefix + "Wx"] = scatter_add_rows(cache.ids_tm.reshape(-1), dproj2, cfg.vocab_size)
             else:
                 grads[prefix + "Wx"] = x_in.T @ dproj2
                 dtop = dproj2 @ p[prefix + "Wx"].T
         if cfg.embed_dim:
-            dW = np.zeros_like(p["embed.W"])
-            np.add.at(dW, cache.ids_tm.reshape(-1), dtop)
-            grads["embed.W"] = dW
+            grads["embed.W"] = scatter_add_rows(cache.ids_tm.reshape(-1), dtop, cfg.vocab_size)
         return grads
 
     def evaluate(self, ids, targets, state):

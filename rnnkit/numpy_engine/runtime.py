@@ -25,10 +25,15 @@ from rnnkit.config import TORCH_CELLS, ModelConfig, TrainConfig
 from rnnkit.errors import UsageError
 from rnnkit.numpy_engine.charlm import CharLM
 from rnnkit.numpy_engine.optim import clip_grad_norm, clip_grad_value, make_optimizer
+from rnnkit.numpy_engine.parallel import ShardedModel, default_workers
 
 
 class NumpyRuntime:
-    """A :class:`CharLM`, its optimizer, its dropout random generator and the carried state."""
+    """A :class:`CharLM`, its optimizer, its dropout random generators and the carried state.
+
+    The batch's streams are split over ``threads`` worker threads (parallel.py); 0 means one per
+    core. Dropout draws from one generator per worker, so a run repeats exactly for a fixed count.
+    """
 
     name = "numpy"
     is_main = True
@@ -50,8 +55,10 @@ class NumpyRuntime:
                 self.optimizer = make_optimizer(train_config.optimizer, train_config.lr)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
-        # Dropout masks come from their own generator, seeded apart from the weights' (seed + 1).
-        self.rng = np.random.default_rng(seed + 1)
+        workers = (train_config.threads if train_config else 1) or default_workers()
+        self.sharded = ShardedModel(self.model, workers)
+        # Dropout masks come from their own generators, seeded apart from the weights' (seed + 1).
+        self.rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed + 1).spawn(workers)]
         self.state = None
 
     def init_state(self, batch: int):
@@ -72,7 +79,8 @@ class NumpyRuntime:
         cfg = self.train_config
         if self.state is None or self.state[0][0].shape[0] != x.shape[0]:
             self.reset_state(x.shape[0])
-        loss, grads, self.state = self.model.loss(x, y, self.state, rng=self.rng if self.model.config.dropout else None)
+        rngs = self.rngs if self.model.config.dropout else None
+        loss, grads, self.state = self.sharded.loss(x, y, self.state, rngs)
         if cfg.clip and cfg.clip_mode == "value":
             clip_grad_value(grads, cfg.clip)
             norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
@@ -84,7 +92,7 @@ class NumpyRuntime:
         return loss, norm
 
     def eval_chunk(self, x, y, state):
-        return self.model.evaluate(x, y, state)
+        return self.sharded.evaluate(x, y, state)
 
     def step_logits(self, ids, state):
         logits, state = self.model.step(ids, state)
@@ -96,7 +104,7 @@ class NumpyRuntime:
     def export(self):
         """(json, arrays) with everything an exact resume needs beyond the step counters."""
         arrays = {f"param/{k}": v for k, v in self.model.params.items()}
-        js = {"rng": self.rng.bit_generator.state}
+        js = {"rngs": [rng.bit_generator.state for rng in self.rngs]}
         if self.optimizer is not None:
             opt_js, opt_arrays = self.optimizer.state_dict()
             js["optimizer"] = opt_js
@@ -118,8 +126,11 @@ class NumpyRuntime:
                 self.optimizer.load_state_dict(js["optimizer"], groups.get("optim", {}))
             except (KeyError, TypeError, ValueError) as exc:
                 raise UsageError(f"the checkpoint's optimizer state is unusable: {exc}") from None
-        if "rng" in js:
-            self.rng.bit_generator.state = js["rng"]
+        if "rngs" in js:
+            if len(js["rngs"]) != len(self.rngs):
+                raise UsageError(f"the run used {len(js['rngs'])} worker threads; resume it with --threads {len(js['rngs'])}")
+            for rng, saved_state in zip(self.rngs, js["rngs"]):
+                rng.bit_generator.state = saved_state
         saved = groups.get("state", {})
         if saved:
             layers = self.model.config.layers
