@@ -9,8 +9,10 @@ Dimensions: N batch, T time steps, D input size, H hidden size.
 Weights: Wx (D, 4H), Wh (H, 4H), b (4H,), gates in the order i, f, o, g along the 4H axis.
 
 Speed notes (the loop over time is the only Python loop, so every operation in it counts):
-- sigmoid(a) = (1 + tanh(a / 2)) / 2, so scaling the i, f, o columns of the pre-activation by 1/2
-  lets one ``tanh`` call over the whole (N, 4H) block activate all four gates.
+- sigmoid(a) = 1 / (1 + exp(-a)) and tanh(a) = 2 sigmoid(2a) - 1. Scaling the pre-activation's
+  columns by -1 (i, f, o) and -2 (g) once, in Wh and in the input projection, lets one ``exp``, one
+  add and one reciprocal over the whole (N, 4H) block activate all four gates (exp is the cheapest
+  transcendental NumPy has; exp overflowing to inf for very negative inputs gives exactly 0).
 - The backward loop carries only dh and dc. Every factor that does not depend on them (the gate
   derivatives, c_{t-1} * f * (1 - f), ...) is computed for all steps at once before the loop.
 - Weight gradients are one matrix product each over all T*N rows after the loop.
@@ -97,9 +99,9 @@ class LSTMCache:
 
 
 def _gate_scale(H, dtype):
-    """(4H,) multipliers that turn tanh into sigmoid on the i, f, o blocks (see the module notes)."""
-    scale = np.ones(4 * H, dtype=dtype)
-    scale[: 3 * H] = 0.5
+    """(4H,) multipliers of the pre-activation: -1 on i, f, o and -2 on g (see the module notes)."""
+    scale = np.full(4 * H, -1.0, dtype=dtype)
+    scale[3 * H :] = -2.0
     return scale
 
 
@@ -120,20 +122,23 @@ def lstm_recurrence_forward(xproj, h0, c0, Wh):
     recur = np.empty((N, H4), dtype=xproj.dtype)
     ig = np.empty((N, H), dtype=xproj.dtype)
     prev_h, prev_c = h0, c0
-    for t in range(T):
-        a = gates[t]
-        np.matmul(prev_h, Wh_scaled, out=recur)
-        a += recur
-        np.tanh(a, out=a)
-        ifo = a[:, : 3 * H]
-        ifo *= 0.5
-        ifo += 0.5
-        np.multiply(a[:, H : 2 * H], prev_c, out=cs[t])  # f * c_{t-1}
-        np.multiply(a[:, :H], a[:, 3 * H :], out=ig)  # i * g
-        cs[t] += ig
-        np.tanh(cs[t], out=tanh_cs[t])
-        np.multiply(a[:, 2 * H : 3 * H], tanh_cs[t], out=hs[t])  # o * tanh(c)
-        prev_h, prev_c = hs[t], cs[t]
+    with np.errstate(over="ignore"):  # exp(large) = inf is intended: 1 / (1 + inf) = 0
+        for t in range(T):
+            a = gates[t]
+            np.matmul(prev_h, Wh_scaled, out=recur)
+            a += recur
+            np.exp(a, out=a)
+            a += 1.0
+            np.reciprocal(a, out=a)  # sigmoid on i, f, o; sigmoid(2 a_g) on g
+            g = a[:, 3 * H :]
+            g *= 2.0
+            g -= 1.0  # tanh(a_g)
+            np.multiply(a[:, H : 2 * H], prev_c, out=cs[t])  # f * c_{t-1}
+            np.multiply(a[:, :H], g, out=ig)  # i * g
+            cs[t] += ig
+            np.tanh(cs[t], out=tanh_cs[t])
+            np.multiply(a[:, 2 * H : 3 * H], tanh_cs[t], out=hs[t])  # o * tanh(c)
+            prev_h, prev_c = hs[t], cs[t]
     return gates, cs, tanh_cs, hs
 
 
