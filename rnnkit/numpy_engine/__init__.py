@@ -1,0 +1,38 @@
+"""The NumPy engine: every layer a pair of hand-written functions, BPTT as explicit code.
+
+``*_forward(...) -> (out, cache)`` and ``*_backward(dout, cache) -> grads``, with the names and
+signatures of the CS231n assignments, extended with initial and final states for truncated BPTT.
+Shapes are batch first: N batch, T time, D input, H hidden, V vocabulary.
+"""
+
+from rnnkit.numpy_engine.charlm import CharLM, init_params
+from rnnkit.numpy_engine.gradcheck import (
+    eval_numerical_gradient,
+    eval_numerical_gradient_array,
+    rel_error,
+    rel_error_norm,
+)
+from rnnkit.numpy_engine.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
+from rnnkit.numpy_engine.layers import (
+    dropout_backward,
+    dropout_forward,
+    temporal_affine_backward,
+    temporal_affine_forward,
+    temporal_softmax_loss,
+    word_embedding_backward,
+    word_embedding_forward,
+)
+from rnnkit.numpy_engine.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward, sigmoid
+from rnnkit.numpy_engine.optim import SGD, Adagrad, Adam, RMSprop, clip_grad_norm, clip_grad_value, make_optimizer
+from rnnkit.numpy_engine.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+
+__all__ = [
+    "CharLM", "init_params",
+    "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
+    "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "sigmoid",
+    "gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward",
+    "word_embedding_forward", "word_embedding_backward", "temporal_affine_forward",
+    "temporal_affine_backward", "temporal_softmax_loss", "dropout_forward", "dropout_backward",
+    "SGD", "Adagrad", "RMSprop", "Adam", "make_optimizer", "clip_grad_norm", "clip_grad_value",
+    "eval_numerical_gradient", "eval_numerical_gradient_array", "rel_error", "rel_error_norm",
+]
