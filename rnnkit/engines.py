@@ -17,10 +17,14 @@ def default_engine() -> str:
     return "numpy"
 
 
-def make_runtime(engine: str, model_config, train_config=None, params=None, seed: int = 0, device: str = "auto"):
+def make_runtime(engine: str, model_config, train_config=None, params=None, seed: int = 0, device: str = "auto",
+                 compile: bool = False):
     """Build the runtime (model + optimizer + carried state) of ``engine`` for the training loop,
-    evaluation and sampling. ``params`` (shared model format) loads trained weights."""
+    evaluation and sampling. ``params`` (shared model format) loads trained weights; ``compile``
+    trains the torch engine through torch.compile."""
     if engine == "numpy":
+        if compile:
+            raise UsageError("--compile needs --engine torch")
         from rnnkit.numpy_engine.runtime import NumpyRuntime
 
         return NumpyRuntime(model_config, train_config, params=params, seed=seed)
@@ -29,5 +33,5 @@ def make_runtime(engine: str, model_config, train_config=None, params=None, seed
             raise UsageError("--engine torch needs PyTorch: pip install 'rnnkit[torch]' (or torch==2.13.0)")
         from rnnkit.torch_engine.runtime import TorchRuntime
 
-        return TorchRuntime(model_config, train_config, params=params, seed=seed, device=device)
+        return TorchRuntime(model_config, train_config, params=params, seed=seed, device=device, compile=compile)
     raise UsageError(f"unknown engine {engine!r}: choose numpy or torch")

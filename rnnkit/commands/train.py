@@ -27,7 +27,7 @@ DEFAULT_STEPS = 2000
 DEFAULT_OUT = "runs/charlm"
 #: Flags a resumed run may change: budgets and how often to evaluate. Everything else must stay.
 RESUMABLE = {"steps", "minutes", "eval_every", "eval_chars"}
-MODEL_FLAGS = {"cell", "hidden", "layers", "embed_dim", "dropout"}
+MODEL_FLAGS = {"cell", "hidden", "layers", "embed_dim", "dropout", "highway"}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,12 +39,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                       help="read the text as bytes (any file, any encoding) instead of Unicode characters")
     data.add_argument("--val-fraction", type=fraction, help=f"share of the text held out for validation (default: {d.val_fraction})")
     model = p.add_argument_group("model")
-    model.add_argument("--cell", choices=CELLS, help=f"recurrent cell (default: {m.cell})")
+    model.add_argument("--cell", choices=CELLS,
+                       help=f"recurrent cell; lnlstm, mingru and minlstm need --engine torch (default: {m.cell})")
     model.add_argument("--hidden", type=positive_int, help=f"hidden size H (default: {m.hidden})")
     model.add_argument("--layers", type=positive_int, help=f"stacked recurrent layers L (default: {m.layers})")
     model.add_argument("--embed", type=non_negative_int, dest="embed_dim",
                        help="embedding size; 0 feeds one-hot characters (default: 0)")
     model.add_argument("--dropout", type=probability, help="dropout between layers and before the output (default: 0)")
+    model.add_argument("--highway", action="store_true", default=None,
+                       help="highway gates between stacked layers (needs --engine torch)")
     train = p.add_argument_group("training")
     train.add_argument("--seq-len", type=positive_int, help=f"time steps per chunk, T (default: {d.seq_len})")
     train.add_argument("--batch", type=positive_int, help=f"parallel streams, B (default: {d.batch})")
@@ -69,6 +72,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     budget.add_argument("--seed", type=int, help="random seed for weights, dropout and sampling (default: 0)")
     budget.add_argument("--engine", choices=ENGINES, help="numpy (hand-written, the reference) or torch (default: numpy)")
     budget.add_argument("--device", default="auto", help="torch engine: auto, cpu, cuda or mps (default: auto)")
+    budget.add_argument("--compile", action="store_true",
+                        help="torch engine: train through torch.compile (slow to start, faster steps on GPUs)")
     budget.add_argument("--threads", type=non_negative_int,
                         help="numpy engine: worker threads the batch is split over; 0 = one per core (default: 0)")
     budget.add_argument("--dtype", choices=("float32", "float64"), help="parameter precision (default: float32)")
@@ -121,7 +126,12 @@ def run(args) -> int:
                              "start afresh with --force, or choose another --out")
         checkpoint = None
         model_config, cfg = _fresh_configs(args)
-    trainer = Trainer(model_config, cfg, run_dir, checkpoint=checkpoint)
+    trainer = Trainer(model_config, cfg, run_dir, checkpoint=checkpoint, device=args.device, compile=args.compile)
+    if not trainer.runtime.is_main:  # another process of a torchrun run: it trains in step, rank 0 reports
+        try:
+            return 130 if trainer.run().interrupted else 0
+        except TrainingDiverged:
+            return 1
     out = sys.stderr
     print(f"data: {trainer.corpus.describe()}", file=out)
     mc = trainer.model_config

@@ -8,12 +8,18 @@
 The loop knows the engine only through the runtime interface (rnnkit/numpy_engine/runtime.py).
 Budgets (--steps, --minutes) count the whole run across resumes; time spent evaluating and saving
 does not count as training time.
+
+Under torchrun (the torch engine's data-parallel training) every process runs this loop in lockstep;
+only the main process (``runtime.is_main``) writes the run folder and draws the progress bar, and
+all processes use the main process's clock, so they stop, and schedule the learning rate, together.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -71,7 +77,7 @@ class Trainer:
     """Trains one run: owns the corpus, the runtime, the stream, the schedule and the run folder."""
 
     def __init__(self, model_config: ModelConfig, cfg: TrainConfig, run_dir, checkpoint: Checkpoint | None = None,
-                 log_stream=None, corpus: Corpus | None = None):
+                 log_stream=None, corpus: Corpus | None = None, device: str = "auto", compile: bool = False):
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.corpus = corpus or load_corpus(cfg.data, cfg.mode, val_fraction=cfg.val_fraction)
@@ -81,7 +87,8 @@ class Trainer:
         self.corpus.check_length(cfg.batch, cfg.seq_len)
         self.model_config = replace(model_config, vocab_size=len(self.corpus.vocab))
         params = checkpoint.params if checkpoint is not None else None
-        self.runtime = make_runtime(cfg.engine, self.model_config, cfg, params=params, seed=cfg.seed)
+        self.runtime = make_runtime(cfg.engine, self.model_config, cfg, params=params, seed=cfg.seed,
+                                    device=device, compile=compile)
         self.stream = TBPTTStream(self.corpus.train, cfg.batch, cfg.seq_len)
         self.schedule = make_schedule(cfg)
         self.progress = Progress()
@@ -96,7 +103,9 @@ class Trainer:
 
     def save(self, best: bool = False) -> None:
         """Write checkpoint.npz (everything an exact resume needs) and, when asked, best.npz."""
-        runtime_js, arrays = self.runtime.export()
+        runtime_js, arrays = self.runtime.export()  # every process: it may gather from all of them
+        if not self.runtime.is_main:
+            return
         meta = {
             "model": self.model_config.to_json(),
             "vocab": self.corpus.vocab.to_json(),
@@ -145,7 +154,8 @@ class Trainer:
         record = {"step": p.step, "tokens": p.tokens, "elapsed": round(p.elapsed, 3), "lr": lr,
                   "train_bpc": train_bpc, "val_bpc": val, "grad_norm": norm,
                   "chars_per_sec": p.tokens / p.elapsed if p.elapsed else None}
-        metrics.log(record)
+        if metrics is not None:
+            metrics.log(record)
         self.save(best=improved or val is None)
         shown = f"{val:.4f}" if val is not None else "n/a"
         bar.write(f"step {p.step:>6}  train bpc {train_bpc:.4f}  val bpc {shown}  lr {lr:.2e}"
@@ -153,17 +163,22 @@ class Trainer:
 
     def run(self) -> RunResult:
         cfg, p = self.cfg, self.progress
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.run_dir / "config.json", {"model": self.model_config.to_json(), "train": cfg.to_json()})
+        main = self.runtime.is_main
         budget = cfg.minutes * 60.0 if cfg.minutes else None
-        bar = ProgressBar(total_steps=cfg.steps, time_budget=budget, stream=self.log_stream)
         interrupted = False
         window: list[float] = []
         lr = norm = 0.0
-        with self._open_metrics() as metrics, bar:
+        with ExitStack() as files:
+            if main:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                write_json_atomic(self.run_dir / "config.json",
+                                  {"model": self.model_config.to_json(), "train": cfg.to_json()})
+            metrics = files.enter_context(self._open_metrics()) if main else None
+            stream = self.log_stream if main else files.enter_context(open(os.devnull, "w", encoding="utf-8"))
+            bar = files.enter_context(ProgressBar(total_steps=cfg.steps, time_budget=budget, stream=stream))
             try:
                 started = time.monotonic() - p.elapsed
-                while not self._done(time.monotonic() - started):
+                while not self._done(p.elapsed):
                     if self.stream.at_start:
                         self.runtime.reset_state(cfg.batch)
                     x, y = self.stream.next_batch()
@@ -173,7 +188,7 @@ class Trainer:
                         raise TrainingDiverged(f"the loss became {loss} at step {p.step + 1}")
                     p.step += 1
                     p.tokens += int(x.size)
-                    p.elapsed = time.monotonic() - started
+                    p.elapsed = self.runtime.broadcast(time.monotonic() - started)
                     window.append(loss)
                     bar.update(p.step, loss=loss / math.log(2.0), tokens=p.tokens, elapsed=p.elapsed)
                     if p.step % cfg.eval_every == 0:
