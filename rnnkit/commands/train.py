@@ -97,7 +97,9 @@ def _fresh_configs(args):
 def _resumed_configs(args, checkpoint):
     saved = TrainConfig.from_json(checkpoint.meta["train"])
     given = _given(args, [f.name for f in fields(TrainConfig)]) | _given(args, MODEL_FLAGS)
-    changed = sorted(k for k in given if k not in RESUMABLE)
+    # Repeating the original command with --resume is fine: only a value that differs is a change.
+    current = saved.to_json() | checkpoint.model_config.to_json()
+    changed = sorted(k for k, v in given.items() if k not in RESUMABLE and v != current.get(k))
     if changed:
         flags = ", ".join("--" + k.replace("_", "-") for k in changed)
         raise UsageError(f"{flags} cannot change when resuming; a resumed run keeps its configuration "
@@ -115,6 +117,9 @@ def run(args) -> int:
 
     if args.resume:
         run_dir = Path(args.resume)
+        if not run_dir.is_dir():
+            raise UsageError(f"--resume takes a run folder (the --out of an earlier 'rnnkit train'); "
+                             f"{run_dir} is not a folder")
         if args.out and Path(args.out) != run_dir:
             raise UsageError("--out and --resume name different folders; a resumed run stays in its folder")
         checkpoint = load_checkpoint(run_dir, prefer_best=False)
