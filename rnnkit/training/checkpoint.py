@@ -109,6 +109,10 @@ def load_checkpoint(spec, prefer_best: bool = True) -> Checkpoint:
         raise UsageError(
             f"{path} is not a readable rnnkit checkpoint (truncated or corrupted?): {exc}"
         ) from None
+    # np.load hands back a zip member that is not a .npy file as raw bytes.
+    foreign = sorted(name for name, value in arrays.items() if not isinstance(value, np.ndarray))
+    if foreign:
+        raise UsageError(f"{path} is not an rnnkit checkpoint: its member {foreign[0]!r} is not a NumPy array")
     meta_bytes = arrays.pop("__meta__", None)
     if meta_bytes is None or meta_bytes.dtype != np.uint8:
         raise UsageError(f"{path} is not an rnnkit checkpoint: it has no rnnkit header")
