@@ -33,6 +33,10 @@ def fusable(cells: Sequence[Cell]) -> bool:
     return len(modes) == 1 and None not in modes
 
 
+# torch.compile cannot trace the fused kernels (pytorch/pytorch#158007: on the CPU the compiled
+# backward of mkldnn_rnn_layer crashes), and compiling them would gain nothing: each is one kernel
+# already. So --compile runs them as they are and compiles what surrounds them.
+@torch.compiler.disable
 def fused_forward(
     cells: Sequence[Cell], x: Tensor, state: Sequence[State], dropout: float, training: bool
 ) -> tuple[Tensor, list[State]]:

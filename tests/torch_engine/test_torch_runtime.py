@@ -1,0 +1,129 @@
+"""TorchRuntime through the shared training loop and CLI: exact resume, checkpoints, devices, cells."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from rnnkit.cli import main  # noqa: E402
+from rnnkit.config import ModelConfig, TrainConfig  # noqa: E402
+from rnnkit.errors import UsageError  # noqa: E402
+from rnnkit.torch_engine.device import resolve_device, uses_bf16  # noqa: E402
+from rnnkit.torch_engine.distributed import Group  # noqa: E402
+from rnnkit.torch_engine.runtime import TorchRuntime, initial_params  # noqa: E402
+from rnnkit.numpy_engine.charlm import init_params  # noqa: E402
+from rnnkit.training.checkpoint import load_checkpoint  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def text(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    rng = np.random.default_rng(1)
+    words = "let there be light and there was light upon the face of the deep".split()
+    path = folder / "text.txt"
+    path.write_text(" ".join(rng.choice(words, 5000)) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "cache"))
+
+
+def train(text, out, *extra):
+    return main(["train", "--engine", "torch", "--device", "cpu", "--data", str(text), "--hidden", "16",
+                 "--embed", "8", "--batch", "4", "--seq-len", "12", "--eval-every", "3", "--eval-chars", "300",
+                 "--sample-length", "0", "--out", str(out), *extra])
+
+
+def resume(run, steps):
+    return main(["train", "--resume", str(run), "--steps", str(steps), "--device", "cpu", "--sample-length", "0"])
+
+
+def test_resume_continues_exactly(text, tmp_path):
+    """N steps, then --resume --steps 2N: bit-identical to 2N steps in one run (CPU, float32),
+    with dropout (the random state is restored) and the learning-rate schedule mid-warmup."""
+    model = ["--layers", "2", "--dropout", "0.2", "--steps"]
+    assert train(text, tmp_path / "whole", *model, "10") == 0
+    assert train(text, tmp_path / "split", *model, "5") == 0
+    assert resume(tmp_path / "split", 10) == 0
+    whole = load_checkpoint(tmp_path / "whole", prefer_best=False)
+    split = load_checkpoint(tmp_path / "split", prefer_best=False)
+    assert whole.meta["progress"]["step"] == split.meta["progress"]["step"] == 10
+    assert set(whole.arrays) == set(split.arrays)
+    for name, value in whole.arrays.items():
+        assert np.array_equal(value, split.arrays[name]), name
+    assert whole.meta["runtime"] == split.meta["runtime"]  # optimizer step and random state too
+
+
+def test_checkpoint_holds_plain_arrays_and_json(text, tmp_path):
+    assert train(text, tmp_path / "run", "--steps", "3", "--optimizer", "momentum") == 0
+    ckpt = load_checkpoint(tmp_path / "run", prefer_best=False)
+    kinds = {name.split("/")[0] for name in ckpt.arrays}
+    assert kinds == {"param", "optim", "state"}
+    assert all(isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in ckpt.arrays.values())
+    assert "optim/momentum/head.W" in ckpt.arrays and ckpt.arrays["state/0/0"].shape == (4, 16)
+    assert ckpt.meta["runtime"]["optimizer"] == {"name": "sgd", "step": 3, "lr": 2e-3, "momentum": 0.9,
+                                                 "nesterov": False}
+    json.dumps(ckpt.meta)
+
+
+def test_state_saved_with_a_gpu_generator_restores_on_the_cpu():
+    cfg = ModelConfig(cell="gru", vocab_size=7, hidden=5)
+    train_cfg = TrainConfig(batch=2, seq_len=3)
+    runtime = TorchRuntime(cfg, train_cfg, device="cpu")
+    runtime.train_step(np.zeros((2, 3), np.int64), np.ones((2, 3), np.int64), 1e-3)
+    js, arrays = runtime.export()
+    js["torch_rng"][0]["cuda"] = "AAAAAAAAAAAAAAAAAAAAAA=="  # what a CUDA run adds
+    groups = {g: {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(g + "/")} for g in ("optim", "state")}
+    resumed = TorchRuntime(cfg, train_cfg, params={k[6:]: v for k, v in arrays.items() if k.startswith("param/")},
+                           device="cpu")
+    resumed.restore(js, groups)
+    assert resumed.optimizer.step_count == 1
+    assert torch.equal(resumed.state[0][0], runtime.state[0][0])
+
+
+@pytest.mark.parametrize("cell, highway", [("lnlstm", True), ("mingru", False), ("minlstm", True)])
+def test_torch_only_cells_train_sample_and_are_refused_by_numpy(text, tmp_path, capsys, cell, highway):
+    extra = ["--highway"] if highway else []
+    assert train(text, tmp_path / "run", "--cell", cell, "--layers", "2", "--steps", "3", *extra) == 0
+    ckpt = load_checkpoint(tmp_path / "run")
+    assert set(ckpt.params) == set(ckpt.model_config.param_shapes())
+    assert ckpt.model_config.highway is highway
+    capsys.readouterr()
+    assert main(["sample", str(tmp_path / "run"), "--engine", "torch", "--device", "cpu", "--length", "20"]) == 0
+    assert len(capsys.readouterr().out.strip()) >= 10
+    assert main(["sample", str(tmp_path / "run"), "--length", "20"]) == 2
+    assert f"cell '{cell}' runs only on the torch engine: add --engine torch" in capsys.readouterr().err
+
+
+def test_fresh_models_start_from_the_numpy_engines_weights():
+    cfg = ModelConfig(cell="lstm", vocab_size=7, hidden=5, layers=2, embed_dim=3, highway=True)
+    ours = initial_params(cfg, seed=4)
+    theirs = init_params(ModelConfig(cell="lstm", vocab_size=7, hidden=5, layers=2, embed_dim=3),
+                         np.random.default_rng(4), np.float64)
+    assert set(ours) == set(cfg.param_shapes())
+    assert all(np.array_equal(ours[k], v) for k, v in theirs.items())
+    assert np.all(ours["rnn.highway.1.b"] == -1.0)  # the highway gate's own initialisation
+
+
+def test_devices_and_flags(capsys):
+    assert resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        assert resolve_device("auto").type in ("cpu", "mps")
+        with pytest.raises(UsageError, match="no CUDA GPU"):
+            resolve_device("cuda")
+    with pytest.raises(UsageError, match="unknown device"):
+        resolve_device("tpu")
+    assert not uses_bf16(torch.device("cpu"), torch.float32)
+    assert main(["train", "--compile", "--steps", "1", "--out", "/nonexistent/x"]) == 2  # numpy engine
+    assert "--compile needs --engine torch" in capsys.readouterr().err
+
+
+def test_batch_must_split_evenly_over_processes():
+    group = Group(torch.device("cpu"), rank=1, world=4)
+    assert group.rows(8) == slice(2, 4)
+    with pytest.raises(UsageError, match="--batch 6 cannot be split over 4 processes"):
+        group.rows(6)
