@@ -92,8 +92,10 @@ class Cell(nn.Module):
         """
         p = self.project(x)  # (N, T, G*H)
         hs = []
-        for t in range(p.shape[1]):
-            state = self.step(p[:, t], state)
+        # unbind, not p[:, t]: the backward of T selects would write T gradients the size of all
+        # of p (O(T^2) memory traffic); unbind's backward stacks the T step gradients once.
+        for p_t in p.unbind(1):
+            state = self.step(p_t, state)
             hs.append(state[0])
         return torch.stack(hs, dim=1), state
 
