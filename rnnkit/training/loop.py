@@ -93,13 +93,21 @@ class Trainer:
         self.schedule = make_schedule(cfg)
         self.progress = Progress()
         if checkpoint is not None:
-            meta = checkpoint.meta
-            self.runtime.restore(meta.get("runtime", {}), {g: checkpoint.group(g) for g in ("optim", "state")})
-            self.stream.load_state_dict(meta["stream"])
-            self.progress = Progress(**meta["progress"])
+            self._restore(checkpoint)
         self.log_stream = log_stream
 
     # -- run folder -------------------------------------------------------------------------
+
+    def _restore(self, checkpoint: Checkpoint) -> None:
+        """Continue exactly where the checkpoint left off; a damaged header is a UsageError."""
+        meta = checkpoint.meta
+        try:
+            self.runtime.restore(meta.get("runtime", {}), {g: checkpoint.group(g) for g in ("optim", "state")})
+            self.stream.load_state_dict(meta["stream"])
+            self.progress = Progress(**meta["progress"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise UsageError(f"{checkpoint.path} cannot be resumed: its training state is incomplete "
+                             f"or damaged ({type(exc).__name__}: {exc})") from None
 
     def save(self, best: bool = False) -> None:
         """Write checkpoint.npz (everything an exact resume needs) and, when asked, best.npz."""
