@@ -2,7 +2,8 @@
 
 Cells follow the equations and weight layout of the NumPy engine; stacks of rnn, lstm and gru cells
 run through PyTorch's fused kernels when they can (``Recurrent(path="auto")``), and a test holds the
-fused and explicit paths to the same outputs and gradients.
+fused and explicit paths to the same outputs and gradients. :class:`TorchRuntime` is what the
+training loop, ``rnnkit sample`` and ``rnnkit eval`` run with ``--engine torch``.
 """
 
 from rnnkit.torch_engine.cells import Cell, GRUCell, LSTMCell, RNNCell
@@ -12,6 +13,7 @@ from rnnkit.torch_engine.lnlstm import LNLSTMCell
 from rnnkit.torch_engine.minrnn import MinGRUCell, MinLSTMCell
 from rnnkit.torch_engine.options import TorchOptions
 from rnnkit.torch_engine.recurrent import CELL_TYPES, Recurrent, detach_state
+from rnnkit.torch_engine.runtime import TorchRuntime
 from rnnkit.torch_engine.scan import parallel_scan_log
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "Recurrent",
     "TorchCharLM",
     "TorchOptions",
+    "TorchRuntime",
     "detach_state",
     "parallel_scan_log",
 ]

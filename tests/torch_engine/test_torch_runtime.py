@@ -99,6 +99,13 @@ def test_torch_only_cells_train_sample_and_are_refused_by_numpy(text, tmp_path, 
     assert f"cell '{cell}' runs only on the torch engine: add --engine torch" in capsys.readouterr().err
 
 
+def test_numpy_engine_refuses_highway_gates():
+    from rnnkit.numpy_engine.runtime import NumpyRuntime
+
+    with pytest.raises(UsageError, match="highway connections run only on the torch engine: add --engine torch"):
+        NumpyRuntime(ModelConfig(cell="lstm", vocab_size=7, hidden=5, layers=2, highway=True))
+
+
 def test_fresh_models_start_from_the_numpy_engines_weights():
     cfg = ModelConfig(cell="lstm", vocab_size=7, hidden=5, layers=2, embed_dim=3, highway=True)
     ours = initial_params(cfg, seed=4)
