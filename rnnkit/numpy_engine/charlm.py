@@ -85,12 +85,22 @@ class CharLM:
         width = 2 if self.config.cell == "lstm" else 1
         return [tuple(np.zeros((batch, H), self.dtype) for _ in range(width)) for _ in range(self.config.layers)]
 
-    def _project_input(self, ids_tm, layer_input, layer):
-        """x Wx + b for every step, (T, N, G*H). One-hot input: row lookups instead of a product."""
+    def _uses_table(self, rows: int) -> bool:
+        """Whether layer 0 reads its projection from a (V, G*H) table rather than multiplying.
+
+        One-hot input always does (a one-hot vector times Wx is a row of Wx). An embedding followed
+        by Wx is a lookup in their product table (embed.W @ Wx), which is cheaper to build than the
+        (T*N, E) x (E, G*H) product whenever the batch holds more characters than the vocabulary.
+        """
+        return not self.config.embed_dim or self.config.vocab_size < rows
+
+    def _project(self, ids_tm, layer_input, layer):
+        """x Wx + b for every step, (T, N, G*H); layer 0 reads ids, the others the layer below."""
         p, cfg, prefix = self.params, self.config, f"rnn.{layer}."
         T, N = ids_tm.shape
-        if layer_input is None:
-            proj = p[prefix + "Wx"][ids_tm]
+        if layer == 0 and self._uses_table(T * N):
+            table = p[prefix + "Wx"] if not cfg.embed_dim else p["embed.W"] @ p[prefix + "Wx"]
+            proj = table[ids_tm]
         else:
             proj = (layer_input @ p[prefix + "Wx"]).reshape(T, N, -1)
         proj += input_bias(cfg.cell, p, prefix)
@@ -106,10 +116,12 @@ class CharLM:
         p, cfg = self.params, self.config
         ids_tm = np.ascontiguousarray(ids.T)
         T, N = ids_tm.shape
-        layer_input = p["embed.W"][ids_tm].reshape(T * N, -1) if cfg.embed_dim else None
+        layer_input = None  # layer 0's input, when it is multiplied rather than looked up
+        if not self._uses_table(T * N):
+            layer_input = p["embed.W"][ids_tm].reshape(T * N, -1)
         inputs, recurrences, dropouts, new_state = [], [], [], []
         for layer in range(cfg.layers):
-            proj = self._project_input(ids_tm, layer_input, layer)
+            proj = self._project(ids_tm, layer_input, layer)
             hs, final, rcache = recurrence_forward(cfg.cell, proj, state[layer], p, f"rnn.{layer}.")
             out, dcache = dropout_forward(hs.reshape(T * N, -1), cfg.dropout, rng)
             inputs.append(layer_input)
@@ -151,13 +163,19 @@ class CharLM:
             dproj2 = dproj.reshape(T * N, -1)
             grads[prefix + ("bx" if cfg.cell == "gru" else "b")] = dproj2.sum(axis=0)
             x_in = cache.inputs[layer]
-            if x_in is None:  # one-hot layer 0: dWx[v] = sum of dproj rows whose input id is v
-                grads[prefix + "Wx"] = scatter_add_rows(cache.ids_tm.reshape(-1), dproj2, cfg.vocab_size)
-            else:
+            if x_in is not None:
                 grads[prefix + "Wx"] = x_in.T @ dproj2
                 dtop = dproj2 @ p[prefix + "Wx"].T
-        if cfg.embed_dim:
-            grads["embed.W"] = scatter_add_rows(cache.ids_tm.reshape(-1), dtop, cfg.vocab_size)
+                continue
+            # Layer 0 looked its projection up in a table: dtable[v] = sum of dproj rows with id v.
+            dtable = scatter_add_rows(cache.ids_tm.reshape(-1), dproj2, cfg.vocab_size)  # (V, G*H)
+            if not cfg.embed_dim:
+                grads[prefix + "Wx"] = dtable
+                return grads
+            grads[prefix + "Wx"] = p["embed.W"].T @ dtable  # table = embed.W @ Wx
+            grads["embed.W"] = dtable @ p[prefix + "Wx"].T
+            return grads
+        grads["embed.W"] = scatter_add_rows(cache.ids_tm.reshape(-1), dtop, cfg.vocab_size)
         return grads
 
     def evaluate(self, ids, targets, state):

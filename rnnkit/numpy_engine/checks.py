@@ -140,20 +140,24 @@ def check_layers(rng):
     return results
 
 
-def check_charlm(rng, cell: str, layers_: int = 2, embed_dim: int = 0):
-    """The whole model through its real loss, with a carried-in state as truncated BPTT has."""
+def check_charlm(rng, cell: str, layers_: int = 2, embed_dim: int = 0, batch: int = N):
+    """The whole model through its real loss, with a carried-in state as truncated BPTT has.
+
+    With an embedding, a batch of more than V characters takes the product-table path of layer 0
+    and a smaller one multiplies the embedded characters by Wx: both are checked.
+    """
     config = ModelConfig(cell=cell, vocab_size=V, hidden=H, layers=layers_, embed_dim=embed_dim)
     model = CharLM.create(config, seed=int(rng.integers(1 << 30)), dtype=np.float64)
     for value in model.params.values():  # larger weights than at initialisation: gradients of order one
         value[...] = rng.standard_normal(value.shape) * 0.5
-    ids, targets = rng.integers(0, V, size=(N, T)), rng.integers(0, V, size=(N, T))
-    state = [tuple(rng.standard_normal((N, H)) for _ in s) for s in model.init_state(N)]
+    ids, targets = rng.integers(0, V, size=(batch, T)), rng.integers(0, V, size=(batch, T))
+    state = [tuple(rng.standard_normal((batch, H)) for _ in s) for s in model.init_state(batch)]
     # Sum over the characters (not the mean) keeps gradients well above the finite-difference noise.
-    scale = N * T
+    scale = batch * T
     _, grads, _ = model.loss(ids, targets, state)
     grads = {k: g * scale for k, g in grads.items()}
     loss = lambda _: model.loss(ids, targets, state)[0] * scale  # noqa: E731
-    name = f"charlm {cell} x{layers_}" + (f" embed {embed_dim}" if embed_dim else "")
+    name = f"charlm {cell} x{layers_}" + (f" embed {embed_dim}" if embed_dim else "") + (f" N={batch}" if batch != N else "")
     return {(name, k): _compare(grads[k], eval_numerical_gradient(loss, p)) for k, p in model.params.items()}
 
 
@@ -172,6 +176,7 @@ def run_all(seed: int = 0) -> list[dict]:
     for cell in ("rnn", "lstm", "gru"):
         results.update(check_charlm(rng, cell))
     results.update(check_charlm(rng, "lstm", layers_=1, embed_dim=4))
+    results.update(check_charlm(rng, "gru", layers_=2, embed_dim=4, batch=1))
     rows = []
     for (layer, param), (err, worst) in results.items():
         tol = tolerance(layer, param)
