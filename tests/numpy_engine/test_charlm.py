@@ -159,7 +159,8 @@ def test_the_checker_reports_fail_for_a_wrong_gradient(monkeypatch):
     monkeypatch.setattr(charlm_module, "recurrence_backward", recurrence_backward_off)
     rows = checks.run_all()
     failed = {(r["layer"], r["input"]) for r in rows if r["ok"] == "FAIL"}
-    assert failed == {("rnn_forward", "Wh"), ("lstm_step", "Wx"), ("charlm gru x2", "rnn.1.Wh")}
+    assert failed == {("rnn_forward", "Wh"), ("lstm_step", "Wx"), ("charlm gru x2", "rnn.1.Wh"),
+                      ("charlm gru x2 embed 4 N=1", "rnn.1.Wh")}
 
 
 @pytest.mark.parametrize("cell", CELLS)
