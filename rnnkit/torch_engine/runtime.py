@@ -71,7 +71,8 @@ class TorchRuntime:
 
     def __init__(self, model_config: ModelConfig, train_config: TrainConfig | None = None, params=None, seed: int = 0,
                  device: str = "auto", compile: bool = False, options: TorchOptions | None = None):
-        self.group = join(resolve_device(device)) if train_config is not None else Group(resolve_device(device))
+        device = resolve_device(device)
+        self.group = join(device) if train_config is not None else Group(device)  # torchrun: data parallel
         self.device = self.group.device
         self.is_main = self.group.is_main
         self.dtype = torch.float64 if train_config is not None and train_config.dtype == "float64" else torch.float32
