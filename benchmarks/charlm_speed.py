@@ -17,8 +17,9 @@ Adam update). Characters per second = N*T / the median step time. Target: numpy/
 
 Part 2, min-char-rnn: Karpathy's min-char-rnn (a vanilla RNN, H=100, T=25, one stream, Adagrad at
 0.1, gradients clipped to [-5, 5], a Python loop over the 25 steps), re-implemented here from its
-equations, against rnnkit as a user runs it (``rnnkit train --data kjv --hidden 256`` with every
-other setting at its default: LSTM, N=32, T=64, Adam, cosine schedule over the time budget),
+equations, against rnnkit with the same cell and size, batched, as a user runs it (``rnnkit train
+--data kjv --cell rnn --hidden 100`` with every other setting at its default: N=32, T=64, Adam,
+cosine schedule over the time budget; ``--rnnkit-cell``/``--rnnkit-hidden`` pick another model),
 each trained for ``--seconds`` of wall-clock time on the training part of the same corpus. Both
 are then evaluated on the first ``--eval-chars`` characters of the same validation part with
 rnnkit's own evaluate_tokens (64 streams, state carried). Targets: rnnkit >= 20x the characters
@@ -233,7 +234,7 @@ def minchar_comparison(args) -> None:
     mc_bpc, evaluated = bpc_on(minchar, corpus.val, args.eval_chars)
 
     print(f"  training rnnkit for {args.seconds:g} s ...", flush=True)
-    model_config = ModelConfig(vocab_size=1, hidden=args.rnnkit_hidden)   # every other field: default
+    model_config = ModelConfig(vocab_size=1, cell=args.rnnkit_cell, hidden=args.rnnkit_hidden)  # others: default
     train_config = TrainConfig(data=corpus.name, minutes=args.seconds / 60.0, eval_chars=args.eval_chars)
     with tempfile.TemporaryDirectory(prefix="rnnkit-bench-") as run_dir:
         trainer = Trainer(model_config, train_config, run_dir, corpus=corpus, log_stream=io.StringIO())
@@ -257,7 +258,7 @@ def minchar_comparison(args) -> None:
         ["held-out bpc", f"{rk_bpc - mc_bpc:+.4f}", "clearly lower (< 0)", "yes" if rk_bpc < mc_bpc else "NO"],
     ])
     print(f"({evaluated:,} validation characters evaluated; the rnnkit run is `rnnkit train --data "
-          f"{corpus.name} --hidden {args.rnnkit_hidden} --minutes {args.seconds / 60:.4g}`)\n")
+          f"{corpus.name} --cell {args.rnnkit_cell} --hidden {args.rnnkit_hidden} --minutes {args.seconds / 60:.4g}`)\n")
 
 
 def main(argv=None) -> int:
@@ -276,7 +277,10 @@ def main(argv=None) -> int:
     parser.add_argument("--data", default="kjv", help="part 2: corpus (default: kjv; stdlib if kjv is not installed)")
     parser.add_argument("--eval-chars", type=int, default=200_000,
                         help="part 2: validation characters evaluated (default: 200,000)")
-    parser.add_argument("--rnnkit-hidden", type=int, default=256, help="part 2: rnnkit's hidden size (default: 256)")
+    parser.add_argument("--rnnkit-cell", default="rnn", choices=("rnn", "lstm", "gru"),
+                        help="part 2: rnnkit's cell (default: rnn, the same cell as min-char-rnn, batched)")
+    parser.add_argument("--rnnkit-hidden", type=int, default=100,
+                        help="part 2: rnnkit's hidden size (default: 100, as min-char-rnn)")
     args = parser.parse_args(argv)
     if args.quick:
         args.warmup, args.rounds, args.per_round = 1, 1, 2
