@@ -1,3 +1,19 @@
-"""rnnkit: recurrent neural networks with every gradient visible and checked."""
+"""rnnkit: recurrent neural networks with every gradient visible and checked.
+
+The NumPy engine (``rnnkit.numpy_engine``) is the hand-written reference; the PyTorch engine
+(``rnnkit.torch_engine``, optional) computes the same models. Both read and write one model format.
+"""
+
+from rnnkit.config import ModelConfig, TrainConfig
+from rnnkit.data import Vocab, load_corpus
+from rnnkit.engines import make_runtime
+from rnnkit.errors import UsageError
+from rnnkit.generate import generate
+from rnnkit.training.checkpoint import load_checkpoint, save_checkpoint
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "ModelConfig", "TrainConfig", "UsageError", "Vocab", "generate", "load_checkpoint", "load_corpus",
+    "make_runtime", "save_checkpoint", "__version__",
+]

@@ -114,7 +114,7 @@ class ModelConfig:
         return shapes
 
 
-SCHEDULES = ("auto", "constant", "exp", "cosine")
+SCHEDULES = ("auto", "constant", "exp", "cosine", "wsd")
 ENGINES = ("numpy", "torch")
 
 
@@ -132,9 +132,9 @@ class TrainConfig:
     batch: int = 32
     seq_len: int = 64
     optimizer: str = "adam"
-    lr: float = 2e-3
+    lr: float = 4e-3
     schedule: str = "auto"
-    warmup: int = 100
+    warmup: int = 20
     lr_decay: float = 0.5
     decay_every: float = 5000.0
     min_lr_ratio: float = 0.05

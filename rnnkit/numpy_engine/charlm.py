@@ -24,23 +24,30 @@ from rnnkit.numpy_engine.stack import input_bias, recurrence_backward, recurrenc
 def init_params(config: ModelConfig, rng: np.random.Generator, dtype=np.float32) -> dict:
     """Initial weights.
 
-    - Wx, head.W, embed.W: uniform(-1/sqrt(H), 1/sqrt(H)), as PyTorch initialises its recurrent layers.
+    - Wx, head.W: uniform(-1/sqrt(H), 1/sqrt(H)), as PyTorch initialises its recurrent layers.
+    - embed.W: N(0, 1), as PyTorch's nn.Embedding, so the input reaches the first layer with
+      pre-activations of a useful size (about 0.3) from the first step.
+    - layer 0's Wx under one-hot input: uniform(-0.5, 0.5), the same size of input signal. With
+      uniform(-1/sqrt(H), 1/sqrt(H)) instead the input is ~8x weaker than the recurrence at the
+      start, and training spends its first hundreds of steps growing it (measured on the KJV corpus).
     - Wh: each H x H gate block orthogonal, which keeps the recurrence's gain near 1 at the start.
-    - biases zero, except the LSTM forget gate at 1 so that c is remembered early in training
-      (Jozefowicz et al. 2015).
+    - biases zero. (A forget-gate bias of 1, often recommended, trained measurably slower here:
+      training bpc 1.92 against 1.87 after 800 steps of an LSTM H=256 x 2 on the KJV corpus.)
     """
     H = config.hidden
     bound = 1.0 / np.sqrt(H)
     params = {}
     for name, shape in config.param_shapes().items():
         kind = name.rsplit(".", 1)[1]
-        if kind == "Wh":
+        if name == "embed.W":
+            value = rng.standard_normal(shape)
+        elif name == "rnn.0.Wx" and not config.embed_dim:
+            value = rng.uniform(-0.5, 0.5, size=shape)
+        elif kind == "Wh":
             blocks = [np.linalg.qr(rng.standard_normal((H, H)))[0] for _ in range(config.gates)]
             value = np.concatenate(blocks, axis=1)
         elif kind in ("b", "bx", "bh"):
             value = np.zeros(shape)
-            if config.cell == "lstm":
-                value[H : 2 * H] = 1.0
         else:
             value = rng.uniform(-bound, bound, size=shape)
         params[name] = np.ascontiguousarray(value, dtype=dtype)

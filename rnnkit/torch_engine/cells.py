@@ -134,7 +134,7 @@ class LSTMCell(Cell):
 
     ``a = x_t Wx + h_{t-1} Wh + b``; ``i, f, o = sigmoid(a_i, a_f, a_o)``, ``g = tanh(a_g)``;
     ``c_t = f * c_{t-1} + i * g``; ``h_t = o * tanh(c_t)``. Wx (D, 4H), Wh (H, 4H), b (4H,).
-    The forget-gate bias starts at 1 so that early training remembers (Jozefowicz et al. 2015).
+    Biases start at zero, as in the NumPy engine (init_params explains why not a forget bias of 1).
     """
 
     gates = 4
@@ -146,7 +146,7 @@ class LSTMCell(Cell):
         H = hidden_size
         self.Wx = self._weight(input_size, 4 * H)
         self.Wh = self._weight(H, 4 * H)
-        self.b = nn.Parameter(torch.cat([torch.zeros(H), torch.ones(H), torch.zeros(2 * H)]))
+        self.b = nn.Parameter(torch.zeros(4 * H))
 
     def project(self, x: Tensor) -> Tensor:
         return input_projection(x, self.Wx, self.b)

@@ -42,7 +42,7 @@ def initial_params(config: ModelConfig, seed: int) -> dict[str, np.ndarray]:
     """Float64 initial weights of a fresh model.
 
     Parameters the NumPy engine also has start as there (``init_params`` with the same seed:
-    orthogonal ``Wh`` blocks, forget-gate bias 1, ...); the others (torch-only cells, highway
+    orthogonal ``Wh`` blocks, zero biases, ...); the others (torch-only cells, highway
     gates) take their modules' own initialisation under ``torch.manual_seed(seed)``.
     """
     with torch.random.fork_rng(devices=[]):

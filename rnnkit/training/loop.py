@@ -43,13 +43,16 @@ class TrainingDiverged(Exception):
 def make_schedule(cfg: TrainConfig) -> LRSchedule:
     """The learning-rate schedule a configuration asks for.
 
-    ``auto`` anneals with a cosine over the time budget when only --minutes bounds the run (the
-    best use of a fixed amount of time), and otherwise decays exponentially with the step, a
-    function of the step alone, so that ``--resume RUN --steps 2N`` repeats a 2N-step run exactly.
+    ``auto``, when only --minutes bounds the run, holds the rate and decays it linearly over the
+    last 20% of the time (``wsd``): in runs this short the model is far from converged, and a rate
+    that stays high for longer learns more (measured on KJV, LSTM 256 x 2, 1264 steps: cosine
+    decay from 3e-3 reached 2.11 bpc, a constant 3e-3 2.04). Otherwise ``auto`` decays
+    exponentially with the step, a function of the step alone, so that ``--resume RUN --steps 2N``
+    repeats a 2N-step run exactly.
     """
     kind = cfg.schedule
     if kind == "auto":
-        kind = "cosine" if cfg.minutes and not cfg.steps else "exp"
+        kind = "wsd" if cfg.minutes and not cfg.steps else "exp"
     return LRSchedule(kind=kind, lr=cfg.lr, warmup=cfg.warmup, decay=cfg.lr_decay,
                       decay_every=cfg.decay_every, min_ratio=cfg.min_lr_ratio)
 

@@ -6,6 +6,9 @@ p in [0, 1] (how far through its step or time budget the run is, see ``training_
     constant:  lr(s, p) = lr
     exp:       lr(s, p) = lr * decay ** (s / decay_every)
     cosine:    lr(s, p) = lr * (min_ratio + (1 - min_ratio) * (1 + cos(pi * p)) / 2)
+    wsd:       lr(s, p) = lr until p = 1 - decay_fraction, then linearly down to lr * min_ratio at
+               p = 1 ("warmup, stable, decay": Hägele et al. 2024 find it as good as cosine, and
+               it keeps the rate high for longer, which short runs far from convergence need)
 
 and, when ``warmup`` > 0, the result is multiplied by min(1, (s + 1) / warmup): a linear ramp
 whose first update already moves (rate lr / warmup) and which reaches lr at step warmup - 1.
@@ -22,7 +25,7 @@ from dataclasses import asdict, dataclass, fields
 
 from rnnkit.errors import UsageError
 
-KINDS = ("constant", "exp", "cosine")
+KINDS = ("constant", "exp", "cosine", "wsd")
 
 
 def training_progress(step: int, total_steps: int | None = None, elapsed: float | None = None,
@@ -43,12 +46,13 @@ class LRSchedule:
     """How the learning rate moves during training (see the module docstring for the equations).
 
     Attributes:
-        kind: ``constant``, ``exp`` or ``cosine``.
+        kind: ``constant``, ``exp``, ``cosine`` or ``wsd``.
         lr: the base (peak) learning rate.
         warmup: number of steps of linear warmup; 0 for none.
         decay: ``exp`` only: the factor applied every ``decay_every`` steps, in (0, 1].
         decay_every: ``exp`` only: steps per factor of ``decay`` (applied continuously).
-        min_ratio: ``cosine`` only: the final rate as a fraction of ``lr``, in [0, 1].
+        min_ratio: ``cosine`` and ``wsd``: the final rate as a fraction of ``lr``, in [0, 1].
+        decay_fraction: ``wsd`` only: the last share of the run over which the rate decays.
     """
 
     kind: str = "constant"
@@ -57,6 +61,7 @@ class LRSchedule:
     decay: float = 0.97
     decay_every: float = 1000.0
     min_ratio: float = 0.1
+    decay_fraction: float = 0.2
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -69,6 +74,8 @@ class LRSchedule:
             raise UsageError(f"decay must be in (0, 1], got {self.decay!r}")
         if not self.decay_every > 0.0:
             raise UsageError(f"decay_every must be > 0 steps, got {self.decay_every!r}")
+        if not 0.0 < self.decay_fraction <= 1.0:
+            raise UsageError(f"decay_fraction must be in (0, 1], got {self.decay_fraction!r}")
         if not 0.0 <= self.min_ratio <= 1.0:
             raise UsageError(f"min_ratio must be in [0, 1], got {self.min_ratio!r}")
 
@@ -80,6 +87,9 @@ class LRSchedule:
         elif self.kind == "cosine":
             p = min(1.0, max(0.0, progress))
             rate = self.lr * (self.min_ratio + (1.0 - self.min_ratio) * 0.5 * (1.0 + math.cos(math.pi * p)))
+        elif self.kind == "wsd":
+            left = min(1.0, max(0.0, 1.0 - progress)) / self.decay_fraction  # > 1 while stable
+            rate = self.lr * (self.min_ratio + (1.0 - self.min_ratio) * min(1.0, left))
         else:
             rate = self.lr
         if self.warmup:

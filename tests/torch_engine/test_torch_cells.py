@@ -54,9 +54,8 @@ def test_lstm_step_gate_order_ifog(data):
     assert torch.allclose(h1, sig(o) * tanh(c_ref))
 
 
-def test_lstm_forget_bias_starts_at_one():
-    b = LSTMCell(D, H).b.detach()
-    assert torch.equal(b[H : 2 * H], torch.ones(H)) and b[:H].abs().sum() == 0 and b[2 * H :].abs().sum() == 0
+def test_lstm_biases_start_at_zero_as_in_the_numpy_engine():
+    assert torch.equal(LSTMCell(D, H).b.detach(), torch.zeros(4 * H))
 
 
 def test_gru_step_two_biases(data):

@@ -65,7 +65,7 @@ def test_checkpoint_holds_plain_arrays_and_json(text, tmp_path):
     assert kinds == {"param", "optim", "state"}
     assert all(isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in ckpt.arrays.values())
     assert "optim/momentum/head.W" in ckpt.arrays and ckpt.arrays["state/0/0"].shape == (4, 16)
-    assert ckpt.meta["runtime"]["optimizer"] == {"name": "sgd", "step": 3, "lr": 2e-3, "momentum": 0.9,
+    assert ckpt.meta["runtime"]["optimizer"] == {"name": "sgd", "step": 3, "lr": TrainConfig().lr, "momentum": 0.9,
                                                  "nesterov": False}
     json.dumps(ckpt.meta)
 
