@@ -17,9 +17,9 @@ Adam update). Characters per second = N*T / the median step time. Target: numpy/
 
 Part 2, min-char-rnn: Karpathy's min-char-rnn (a vanilla RNN, H=100, T=25, one stream, Adagrad at
 0.1, gradients clipped to [-5, 5], a Python loop over the 25 steps), re-implemented here from its
-equations, against rnnkit with the same cell and size, batched, as a user runs it (``rnnkit train
---data kjv --cell rnn --hidden 100`` with every other setting at its default: N=32, T=64, Adam,
-cosine schedule over the time budget; ``--rnnkit-cell``/``--rnnkit-hidden`` pick another model),
+equations, against rnnkit with the same cell, size and one-hot input, batched, as a user runs it (``rnnkit train
+--data kjv --cell rnn --hidden 100 --embed 0`` with every other setting at its default: N=32, T=64, Adam,
+its schedule for a time budget; ``--rnnkit-cell``/``--rnnkit-hidden`` pick another model),
 each trained for ``--seconds`` of wall-clock time on the training part of the same corpus. Both
 are then evaluated on the first ``--eval-chars`` characters of the same validation part with
 rnnkit's own evaluate_tokens (64 streams, state carried). Targets: rnnkit >= 20x the characters
@@ -246,7 +246,7 @@ def minchar_comparison(args) -> None:
     print()
     mc_desc = "min-char-rnn: rnn H=100, T=25, batch 1, Adagrad 0.1, clip [-5, 5]"
     rk_desc = (f"rnnkit: {model_config.cell} H={args.rnnkit_hidden}, T={train_config.seq_len}, batch "
-               f"{train_config.batch}, {train_config.optimizer} {train_config.lr:g}, cosine, clip {train_config.clip:g}")
+               f"{train_config.batch}, {train_config.optimizer} {train_config.lr:g}, its schedule, clip {train_config.clip:g}")
     print_table(["model", "params", "steps", "chars trained", "train s", "chars/s", "held-out bpc"], [
         [mc_desc, f"{minchar.n_params:,}", f"{mc_steps:,}", f"{mc_chars:,}", f"{mc_time:.1f}", rate(mc_rate), f"{mc_bpc:.4f}"],
         [rk_desc, f"{rk_params:,}", f"{progress.step:,}", f"{progress.tokens:,}", f"{progress.elapsed:.1f}",
@@ -258,7 +258,7 @@ def minchar_comparison(args) -> None:
         ["held-out bpc", f"{rk_bpc - mc_bpc:+.4f}", "clearly lower (< 0)", "yes" if rk_bpc < mc_bpc else "NO"],
     ])
     print(f"({evaluated:,} validation characters evaluated; the rnnkit run is `rnnkit train --data "
-          f"{corpus.name} --cell {args.rnnkit_cell} --hidden {args.rnnkit_hidden} --minutes {args.seconds / 60:.4g}`)\n")
+          f"{corpus.name} --cell {args.rnnkit_cell} --hidden {args.rnnkit_hidden} --embed 0 --minutes {args.seconds / 60:.4g}`)\n")
 
 
 def main(argv=None) -> int:

@@ -3,7 +3,7 @@
 minGRU's gates read x_t alone, so its recurrence h_t = (1 - z_t) h_{t-1} + z_t h~_t is linear and
 all T steps come out of one log-space scan (rnnkit/torch_engine/scan.py) instead of T dependent
 steps; the LSTM runs through PyTorch's fused kernel. Both are rnnkit's torch engine trained by
-rnnkit's own Trainer (truncated BPTT, Adam, the cosine schedule over the time budget, norm clip 5),
+rnnkit's own Trainer (truncated BPTT, Adam, its schedule for a time budget, norm clip 5),
 with the same embedding, hidden size, layers and batch, for ``--minutes`` of training each, at
 T = 256 and T = 512, on the King James Bible (``--data kjv``; stdlib if it is not installed).
 
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     corpus = load_corpus_or_stdlib(args.data)
     print(f"{corpus.describe()}")
     print(f"each: {args.layers} x H={args.hidden}, embedding {args.embed}, batch {args.batch}, {args.minutes:g} min "
-          f"on {args.device}, Adam with rnnkit's defaults (cosine over the budget)\n")
+          f"on {args.device}, Adam with rnnkit's defaults (wsd schedule over the budget)\n")
     rows = [train_and_evaluate(args, corpus, cell, T) for T in args.seq_lens for cell in CELLS]
     print()
     print_table(["cell", "T", "params", "steps", "chars trained", "chars/s", "held-out bpc"], rows)

