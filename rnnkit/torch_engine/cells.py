@@ -162,10 +162,11 @@ class LSTMCell(Cell):
 
         def ifgo(w: Tensor) -> Tensor:
             # Our gate order is i, f, o, g; PyTorch's is i, f, g, o: swap the last two H-blocks.
-            return torch.cat([w[..., : 2 * H], w[..., 3 * H :], w[..., 2 * H : 3 * H]], dim=-1)
+            # On the (4H, D) transpose view one cat both reorders and makes it contiguous: one copy.
+            return torch.cat([w[: 2 * H], w[3 * H :], w[2 * H : 3 * H]], dim=0)
 
         b = ifgo(self.b)
-        return [ifgo(self.Wx).t().contiguous(), ifgo(self.Wh).t().contiguous(), b, torch.zeros_like(b)]
+        return [ifgo(self.Wx.t()), ifgo(self.Wh.t()), b, torch.zeros_like(b)]
 
 
 class GRUCell(Cell):
