@@ -186,7 +186,8 @@ class Trainer:
                                   {"model": self.model_config.to_json(), "train": cfg.to_json()})
             metrics = files.enter_context(self._open_metrics()) if main else None
             stream = self.log_stream if main else files.enter_context(open(os.devnull, "w", encoding="utf-8"))
-            bar = files.enter_context(ProgressBar(total_steps=cfg.steps, time_budget=budget, stream=stream))
+            bar = files.enter_context(ProgressBar(total_steps=cfg.steps, time_budget=budget, stream=stream,
+                                                       loss_label="bpc"))
             try:
                 started = time.monotonic() - p.elapsed
                 while not self._done(p.elapsed):

@@ -48,6 +48,7 @@ class ProgressBar:
     - redraw_every: seconds between redraws on a terminal (redrawing costs time on fast steps).
     - columns: the terminal width; default asked of the terminal at each redraw.
     - clock: the time source, replaceable in tests.
+    - loss_label: the word shown before the loss ("loss"; the training loop shows "bpc").
     """
 
     BAR_WIDTH = 20
@@ -55,7 +56,7 @@ class ProgressBar:
     def __init__(self, total_steps: int | None = None, time_budget: float | None = None,
                  stream: TextIO | None = None, tty: bool | None = None, log_every: float = 5.0,
                  redraw_every: float = 0.1, columns: int | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, loss_label: str = "loss"):
         self.total_steps = total_steps
         self.time_budget = time_budget
         self.stream = sys.stderr if stream is None else stream
@@ -66,6 +67,7 @@ class ProgressBar:
         self.interval = redraw_every if tty else log_every
         self.columns = columns
         self.clock = clock
+        self.loss_label = loss_label
         self._start = clock()
         self._first: tuple[float, int, int | None] | None = None  # (time, step, tokens) at first update
         self._line = ""           # the latest status line
@@ -158,7 +160,7 @@ class ProgressBar:
             parts.append(f"{100 * fraction:3.0f}%")
         parts += tail
         if loss is not None:
-            parts.append(f"loss {loss:.4f}")
+            parts.append(f"{self.loss_label} {loss:.4f}")
         if tokens is not None and tokens0 is not None and wall > 0:
             parts.append(f"{format_rate((tokens - tokens0) / wall)} chars/s")
         etas = []
