@@ -29,7 +29,7 @@ def add_arguments(p) -> None:
     p.add_argument("--cell", choices=CELLS, default="rnn", help="recurrent cell (default: rnn, as in the lecture)")
     p.add_argument("--hidden", type=positive_int, default=8, help="hidden size (default: 8)")
     p.add_argument("--steps", type=positive_int, default=300, help="training steps (default: 300)")
-    p.add_argument("--lr", type=positive_float, default=0.05, help="Adam learning rate (default: 0.05)")
+    p.add_argument("--lr", type=positive_float, default=0.01, help="Adam learning rate (default: 0.01)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--temperature", type=positive_float, default=1.0,
                    help="sampling temperature for the generated word (default: 1)")
@@ -56,7 +56,7 @@ def generate_word(model: CharLM, vocab: Vocab, first: str, length: int, rng, tem
     return out
 
 
-def train_hello(cell="rnn", hidden=8, steps=300, lr=0.05, seed=0, report=None):
+def train_hello(cell="rnn", hidden=8, steps=300, lr=0.01, seed=0, report=None):
     """Train on "hello"; ``report(step, loss, probs)`` is called at a few steps. Returns the model."""
     vocab = Vocab.build(WORD)
     ids = vocab.encode(WORD)
