@@ -16,6 +16,22 @@ SHARED_CELLS = ("rnn", "lstm", "gru")
 TORCH_CELLS = ("lnlstm", "mingru", "minlstm")
 CELLS = SHARED_CELLS + TORCH_CELLS
 
+def dataclass_from_json(cls, data, what: str, ignore_unknown: bool = False):
+    """Build the dataclass ``cls`` from a JSON object, as read from a checkpoint or a file.
+
+    ``what`` names the object in messages ("model configuration"). Unknown fields are a
+    UsageError, or are dropped with ``ignore_unknown`` (for settings that older or newer versions
+    may add); the dataclass's own __post_init__ then validates the values.
+    """
+    if not isinstance(data, dict):
+        raise UsageError(f"{what}: expected a JSON object, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = set(data) - known
+    if unknown and not ignore_unknown:
+        raise UsageError(f"{what}: unknown fields {', '.join(sorted(unknown))}")
+    return cls(**{k: v for k, v in data.items() if k in known})
+
+
 #: How many H-wide blocks each cell's weight matrices hold along their second axis.
 GATES = {"rnn": 1, "lstm": 4, "gru": 3, "lnlstm": 4, "mingru": 2, "minlstm": 3}
 
@@ -72,13 +88,7 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> "ModelConfig":
-        if not isinstance(data, dict):
-            raise UsageError("model configuration is not a JSON object")
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise UsageError(f"model configuration has unknown fields: {', '.join(sorted(unknown))}")
-        return cls(**data)
+        return dataclass_from_json(cls, data, "model configuration")
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         """The name and shape of every parameter, in a fixed order (the shared model format).
@@ -183,7 +193,4 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> "TrainConfig":
-        if not isinstance(data, dict):
-            raise UsageError("training configuration is not a JSON object")
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return dataclass_from_json(cls, data, "training configuration", ignore_unknown=True)

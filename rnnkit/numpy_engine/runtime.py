@@ -26,6 +26,7 @@ from rnnkit.errors import UsageError
 from rnnkit.numpy_engine.charlm import CharLM
 from rnnkit.numpy_engine.optim import clip_grad_norm, clip_grad_value, make_optimizer
 from rnnkit.numpy_engine.parallel import ShardedModel, default_workers
+from rnnkit.training.checkpoint import state_arrays, state_from_arrays
 
 
 class NumpyRuntime:
@@ -110,9 +111,7 @@ class NumpyRuntime:
             js["optimizer"] = opt_js
             arrays.update({f"optim/{k}": v for k, v in opt_arrays.items()})
         if self.state is not None:
-            for layer, tensors in enumerate(self.state):
-                for k, value in enumerate(tensors):
-                    arrays[f"state/{layer}/{k}"] = value
+            arrays.update(state_arrays(self.state))
         return js, arrays
 
     def restore(self, js: dict, groups: dict) -> None:
@@ -133,7 +132,6 @@ class NumpyRuntime:
                 rng.bit_generator.state = saved_state
         saved = groups.get("state", {})
         if saved:
-            layers = self.model.config.layers
             width = 2 if self.model.config.cell == "lstm" else 1
             dtype = self.model.dtype
-            self.state = [tuple(np.array(saved[f"{l}/{k}"], dtype=dtype) for k in range(width)) for l in range(layers)]
+            self.state = state_from_arrays(saved, self.model.config.layers, width, lambda a: np.array(a, dtype=dtype))

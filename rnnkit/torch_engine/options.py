@@ -10,8 +10,9 @@ these options say *how* the torch engine runs it, so they live apart and are not
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
+from rnnkit.config import dataclass_from_json
 from rnnkit.errors import UsageError
 from rnnkit.torch_engine.minrnn import SCANS
 from rnnkit.torch_engine.recurrent import PATHS
@@ -35,9 +36,4 @@ class TorchOptions:
 
     @classmethod
     def from_json(cls, data: dict) -> "TorchOptions":
-        if not isinstance(data, dict):
-            raise UsageError("torch options are not a JSON object")
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise UsageError(f"torch options have unknown fields: {', '.join(sorted(unknown))}")
-        return cls(**data)
+        return dataclass_from_json(cls, data, "torch options")

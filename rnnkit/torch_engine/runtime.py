@@ -36,6 +36,7 @@ from rnnkit.torch_engine.distributed import Group, join
 from rnnkit.torch_engine.options import TorchOptions
 from rnnkit.torch_engine.optim import Optimizer, clip_gradients
 from rnnkit.torch_engine.recurrent import detach_state
+from rnnkit.training.checkpoint import state_arrays, state_from_arrays
 
 
 def initial_params(config: ModelConfig, seed: int) -> dict[str, np.ndarray]:
@@ -159,9 +160,7 @@ class TorchRuntime:
             js["optimizer"] = opt_js
             arrays.update({f"optim/{k}": v for k, v in opt_arrays.items()})
         if self.state is not None:
-            for layer, tensors in enumerate(self.state):
-                for k, value in enumerate(tensors):
-                    arrays[f"state/{layer}/{k}"] = self.group.gather_rows(value).cpu().numpy()
+            arrays.update(state_arrays(self.state, lambda t: self.group.gather_rows(t).cpu().numpy()))
         return js, arrays
 
     def _rng_json(self) -> list[dict[str, str]]:
@@ -183,8 +182,6 @@ class TorchRuntime:
         saved = groups.get("state", {})
         if saved:
             width = len(self.model.rnn.cells[0].state_names)
-            try:
-                self.state = [tuple(torch.as_tensor(saved[f"{l}/{k}"][self.rows], dtype=self.dtype, device=self.device)
-                                    for k in range(width)) for l in range(self.model.config.layers)]
-            except (KeyError, IndexError) as exc:
-                raise UsageError(f"the checkpoint's carried state does not fit the model: {exc}") from None
+            self.state = state_from_arrays(  # all B streams were saved: this rank takes its rows
+                saved, self.model.config.layers, width,
+                lambda a: torch.as_tensor(a[self.rows], dtype=self.dtype, device=self.device))

@@ -59,6 +59,25 @@ class Checkpoint:
         return self.group("param")
 
 
+def state_arrays(state, to_array=np.asarray) -> dict:
+    """The carried state as checkpoint arrays: ``{"state/<layer>/<k>": (B, H)}``.
+
+    ``state`` is a list with one tuple per layer ((h,) or (h, c)); ``to_array`` turns an engine's
+    tensor into a NumPy array.
+    """
+    return {f"state/{l}/{k}": to_array(v) for l, tensors in enumerate(state) for k, v in enumerate(tensors)}
+
+
+def state_from_arrays(saved: dict, layers: int, width: int, convert) -> list:
+    """The inverse of :func:`state_arrays`: ``saved`` maps ``"<layer>/<k>"`` (the ``state`` group)
+    to arrays, ``convert`` turns each into the engine's tensor. A missing or misshapen array is a
+    UsageError."""
+    try:
+        return [tuple(convert(saved[f"{l}/{k}"]) for k in range(width)) for l in range(layers)]
+    except (KeyError, IndexError) as exc:
+        raise UsageError(f"the checkpoint's carried state does not fit the model: {exc}") from None
+
+
 def save_checkpoint(path, meta: dict, arrays: dict) -> Path:
     """Write ``arrays`` and ``meta`` atomically to ``path``. Returns the path."""
     path = Path(path)

@@ -21,8 +21,9 @@ resumed with a larger --steps follows the same curve).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
+from rnnkit.config import dataclass_from_json
 from rnnkit.errors import UsageError
 
 KINDS = ("constant", "exp", "cosine", "wsd")
@@ -101,9 +102,4 @@ class LRSchedule:
 
     @classmethod
     def from_json(cls, data: dict) -> "LRSchedule":
-        if not isinstance(data, dict):
-            raise UsageError("learning-rate schedule is not a JSON object")
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise UsageError(f"learning-rate schedule has unknown fields: {', '.join(sorted(unknown))}")
-        return cls(**data)
+        return dataclass_from_json(cls, data, "learning-rate schedule")
