@@ -286,6 +286,11 @@ def make_optimizer(name: str, lr: float, **kw) -> Optimizer:
     return factory(lr, **kw)
 
 
+def global_norm(grads: dict[str, np.ndarray]) -> float:
+    """sqrt(sum over arrays of sum(g ** 2)): the L2 norm of all gradients as one vector."""
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+
+
 def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
     """Scale all gradients in place so their global L2 norm is at most ``max_norm``.
 
@@ -295,7 +300,7 @@ def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
     Same semantics as ``torch.nn.utils.clip_grad_norm_`` (including its 1e-6, and a non-finite
     total turning every gradient non-finite rather than raising). Returns the norm before clipping.
     """
-    total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+    total = global_norm(grads)
     coef = max_norm / (total + 1e-6)
     # Written so that a NaN coefficient still multiplies, as torch's clamp(max=1) lets NaN through.
     if not coef >= 1.0:

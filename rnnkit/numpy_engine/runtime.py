@@ -24,7 +24,7 @@ import numpy as np
 from rnnkit.config import TORCH_CELLS, ModelConfig, TrainConfig
 from rnnkit.errors import UsageError
 from rnnkit.numpy_engine.charlm import CharLM
-from rnnkit.numpy_engine.optim import clip_grad_norm, clip_grad_value, make_optimizer
+from rnnkit.numpy_engine.optim import clip_grad_norm, clip_grad_value, global_norm, make_optimizer
 from rnnkit.numpy_engine.parallel import ShardedModel, default_workers
 from rnnkit.training.checkpoint import state_arrays, state_from_arrays
 
@@ -82,13 +82,12 @@ class NumpyRuntime:
             self.reset_state(x.shape[0])
         rngs = self.rngs if self.model.config.dropout else None
         loss, grads, self.state = self.sharded.loss(x, y, self.state, rngs)
-        if cfg.clip and cfg.clip_mode == "value":
-            clip_grad_value(grads, cfg.clip)
-            norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
-        elif cfg.clip:
-            norm = clip_grad_norm(grads, cfg.clip)
+        if cfg.clip and cfg.clip_mode == "norm":
+            norm = clip_grad_norm(grads, cfg.clip)  # the norm before clipping
         else:
-            norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+            if cfg.clip:
+                clip_grad_value(grads, cfg.clip)
+            norm = global_norm(grads)
         self.optimizer.step(self.model.params, grads, lr=lr)
         return loss, norm
 
