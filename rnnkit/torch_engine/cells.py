@@ -55,6 +55,8 @@ class Cell(nn.Module):
     state_names: tuple[str, ...] = ("h",)
     #: The ``torch._VF`` function computing this cell (``rnn_tanh``, ``lstm``, ``gru``), or None.
     fused_mode: str | None = None
+    #: For each gate block of PyTorch's fused layout, the index of our gate block that goes there.
+    fused_gate_order: tuple[int, ...] = (0,)
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
@@ -62,8 +64,14 @@ class Cell(nn.Module):
         self.hidden_size = hidden_size
 
     def _weight(self, rows: int, cols: int) -> nn.Parameter:
-        # U(-1/sqrt(H), 1/sqrt(H)), PyTorch's default for its recurrent layers.
+        """A (rows, cols) weight, U(-1/sqrt(H), 1/sqrt(H)) (PyTorch's default for recurrent layers).
+
+        Cells with a fused kernel store it transposed (the (rows, cols) view of a contiguous
+        (cols, rows) tensor), the kernel's layout: see :mod:`rnnkit.torch_engine.gate_layout`.
+        """
         bound = 1.0 / math.sqrt(self.hidden_size)
+        if self.fused_mode is not None:
+            return nn.Parameter(torch.empty(cols, rows).uniform_(-bound, bound).t())
         return nn.Parameter(torch.empty(rows, cols).uniform_(-bound, bound))
 
     def init_state(self, n: int, *, dtype=None, device=None) -> State:
@@ -99,10 +107,16 @@ class Cell(nn.Module):
             hs.append(state[0])
         return torch.stack(hs, dim=1), state
 
-    def fused_weights(self) -> list[Tensor]:
-        """``[w_ih (G*H, D), w_hh (G*H, H), b_ih, b_hh]`` in PyTorch's layout, built from ours with
-        differentiable views and copies so gradients flow back to our parameters."""
+    def fused_sources(self) -> list[Tensor | None]:
+        """``[Wx, Wh, b_ih, b_hh]``: our tensors behind PyTorch's four weights (None: a zero bias)."""
         raise NotImplementedError
+
+    def fused_weights(self) -> list[Tensor]:
+        """``[w_ih (G*H, D), w_hh (G*H, H), b_ih, b_hh]`` in PyTorch's layout and gate order, built
+        from ours by differentiable copies, so gradients flow back to our parameters."""
+        from rnnkit.torch_engine.gate_layout import fused_weight_list
+
+        return fused_weight_list([self])
 
 
 class RNNCell(Cell):
@@ -124,9 +138,9 @@ class RNNCell(Cell):
         (h,) = state
         return (torch.tanh(torch.addmm(p, h, self.Wh)),)
 
-    def fused_weights(self) -> list[Tensor]:
+    def fused_sources(self) -> list[Tensor | None]:
         # PyTorch adds two biases; ours is one, so the second is zero.
-        return [self.Wx.t().contiguous(), self.Wh.t().contiguous(), self.b, torch.zeros_like(self.b)]
+        return [self.Wx, self.Wh, self.b, None]
 
 
 class LSTMCell(Cell):
@@ -140,6 +154,7 @@ class LSTMCell(Cell):
     gates = 4
     state_names = ("h", "c")
     fused_mode = "lstm"
+    fused_gate_order = (0, 1, 3, 2)  # PyTorch's i, f, g, o from our i, f, o, g
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__(input_size, hidden_size)
@@ -157,16 +172,8 @@ class LSTMCell(Cell):
         c = f * c + i * g
         return o * torch.tanh(c), c
 
-    def fused_weights(self) -> list[Tensor]:
-        H = self.hidden_size
-
-        def ifgo(w: Tensor) -> Tensor:
-            # Our gate order is i, f, o, g; PyTorch's is i, f, g, o: swap the last two H-blocks.
-            # On the (4H, D) transpose view one cat both reorders and makes it contiguous: one copy.
-            return torch.cat([w[: 2 * H], w[3 * H :], w[2 * H : 3 * H]], dim=0)
-
-        b = ifgo(self.b)
-        return [ifgo(self.Wx.t()), ifgo(self.Wh.t()), b, torch.zeros_like(b)]
+    def fused_sources(self) -> list[Tensor | None]:
+        return [self.Wx, self.Wh, self.b, None]
 
 
 class GRUCell(Cell):
@@ -179,6 +186,7 @@ class GRUCell(Cell):
 
     gates = 3
     fused_mode = "gru"
+    fused_gate_order = (0, 1, 2)  # the same r, z, n: only the matrices are transposed
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__(input_size, hidden_size)
@@ -199,6 +207,5 @@ class GRUCell(Cell):
         n = torch.tanh(p[:, 2 * H :] + r * q[:, 2 * H :])
         return ((1 - z) * n + z * h,)
 
-    def fused_weights(self) -> list[Tensor]:
-        # Same gate order (r, z, n) and the same two biases: only the matrices are transposed.
-        return [self.Wx.t().contiguous(), self.Wh.t().contiguous(), self.bx, self.bh]
+    def fused_sources(self) -> list[Tensor | None]:
+        return [self.Wx, self.Wh, self.bx, self.bh]

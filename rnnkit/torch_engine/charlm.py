@@ -86,7 +86,7 @@ class TorchCharLM(nn.Module):
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Every parameter as a float32 NumPy array on the CPU (a copy), under its shared name."""
         return {
-            name: p.detach().to(device="cpu", dtype=torch.float32, copy=True).numpy()
+            name: np.ascontiguousarray(p.detach().to(device="cpu", dtype=torch.float32, copy=True).numpy())
             for name, p in self.named_parameters()
         }
 

@@ -4,10 +4,10 @@ Dimensions: N batch, T time, D input size, H hidden size, L layers.
 
 ``torch._VF.lstm`` / ``gru`` / ``rnn_tanh`` are what ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` call: cuDNN
 on NVIDIA GPUs, oneDNN or PyTorch's native kernels on the CPU. They take weights in PyTorch's layout
-``(G*H, D)`` with PyTorch's gate order and two biases; :meth:`Cell.fused_weights` builds those from our
-parameters on every call with transposes and concatenations, which autograd follows back to our
-``Wx``, ``Wh``, ``b``. That costs a copy of the weights per call (not per step), which is what cuDNN
-does with unflattened weights anyway, and it keeps one set of parameters in the shared layout.
+``(G*H, D)`` with PyTorch's gate order and two biases; :func:`gate_layout.fused_weight_list` builds
+those from our parameters on every call, one gather per matrix, which autograd follows back to our
+``Wx``, ``Wh``, ``b``. That costs a copy of the weights per call (not per step), and it keeps one set
+of parameters in the shared layout.
 
 The multilayer call applies dropout to the outputs of every layer but the last, like our explicit
 stack; its masks come from the same RNG but are drawn differently, so the two paths agree exactly in
@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, _VF
 
 from rnnkit.torch_engine.cells import Cell, State
+from rnnkit.torch_engine.gate_layout import fused_weight_list
 
 _KERNELS = {"rnn_tanh": _VF.rnn_tanh, "gru": _VF.gru}
 
@@ -31,6 +32,11 @@ def fusable(cells: Sequence[Cell]) -> bool:
     """True when one fused kernel computes all these cells: a fused mode, the same for every layer."""
     modes = {cell.fused_mode for cell in cells}
     return len(modes) == 1 and None not in modes
+
+
+def _layers_first(tensors: Sequence[Tensor]) -> Tensor:
+    """L tensors (N, H) -> (L, N, H); one layer's is a view, not a copy."""
+    return tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(tensors)
 
 
 # torch.compile cannot trace the fused kernels (pytorch/pytorch#158007: on the CPU the compiled
@@ -56,12 +62,12 @@ def fused_forward(
     bottom = cells[0]
     if not x.is_floating_point():
         x = F.one_hot(x, bottom.input_size).to(bottom.Wx.dtype)
-    weights = [w for cell in cells for w in cell.fused_weights()]
-    h0 = torch.stack([s[0] for s in state])  # (L, N, H)
+    weights = fused_weight_list(cells)
+    h0 = _layers_first([s[0] for s in state])  # (L, N, H)
     layers, p = len(cells), dropout if training else 0.0
     # Positional arguments: has_biases, num_layers, dropout, train, bidirectional, batch_first.
     if bottom.fused_mode == "lstm":
-        c0 = torch.stack([s[1] for s in state])
+        c0 = _layers_first([s[1] for s in state])
         out, h, c = _VF.lstm(x, (h0, c0), weights, True, layers, p, training, False, True)
         return out, [(h[l], c[l]) for l in range(layers)]
     out, h = _KERNELS[bottom.fused_mode](x, h0, weights, True, layers, p, training, False, True)

@@ -88,7 +88,7 @@ class Optimizer:
             state = self.optimizer.state.get(p, {})
             for slot, key in SLOTS[self.spec.name].items():
                 if state.get(key) is not None:
-                    arrays[f"{slot}/{name}"] = state[key].detach().cpu().numpy().copy()
+                    arrays[f"{slot}/{name}"] = np.array(state[key].detach().cpu().numpy(), order="C")
         return js, arrays
 
     def load_state_dict(self, js: dict, arrays: dict[str, np.ndarray]) -> None:
@@ -109,6 +109,8 @@ class Optimizer:
                      if name in spec.state[slot]}
             if any(tuple(t.shape) != tuple(p.shape) for t in entry.values()):
                 raise UsageError(f"the checkpoint's optimizer state for {name} does not fit its shape {tuple(p.shape)}")
+            # In the parameter's memory layout (some are stored transposed), as a fresh run makes it.
+            entry = {key: torch.empty_like(p, dtype=t.dtype, device="cpu").copy_(t) for key, t in entry.items()}
             if spec.name != "sgd":  # torch counts steps per parameter (Adam's bias correction)
                 entry["step"] = torch.tensor(float(spec.step_count), dtype=torch.float32)
             state[i] = entry

@@ -115,7 +115,8 @@ class TorchRuntime:
         x, y = self._tensor(x[self.rows]), self._tensor(y[self.rows])
         if self.state is None or self.state[0][0].shape[0] != x.shape[0]:
             self.state = self.model.init_state(x.shape[0])
-        self.net.train()
+        if not self.model.training:  # evaluation set eval mode; walking the modules every step costs time
+            self.net.train()
         with autocast(self.device, self.dtype):
             logits, state = self.net(x, self.state)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
@@ -126,7 +127,7 @@ class TorchRuntime:
         norm = clip_gradients(self.optimizer.params, cfg.clip, cfg.clip_mode)
         self.optimizer.step(lr)
         loss = self.group.mean(loss.detach())
-        loss, norm = torch.stack([loss.double(), norm.double()]).tolist()  # one device sync
+        loss, norm = torch.stack([loss, norm.to(loss.dtype)]).tolist()  # one device sync
         return loss, norm
 
     @torch.no_grad()
@@ -146,7 +147,8 @@ class TorchRuntime:
 
     def params_numpy(self) -> dict:
         """The parameters as NumPy arrays on the CPU (copies), in the model's precision."""
-        return {name: p.detach().cpu().numpy().copy() for name, p in self.model.named_parameters()}
+        # order="C": weights stored transposed for the fused kernels still export row-major.
+        return {name: np.array(p.detach().cpu().numpy(), order="C") for name, p in self.model.named_parameters()}
 
     def export(self):
         """(json, arrays) with everything an exact resume needs beyond the step counters.

@@ -98,3 +98,27 @@ def test_fused_rejects_cells_without_kernel():
     assert not stack.uses_fused
     with pytest.raises(ValueError):
         fused_forward(stack.cells, torch.randn(N, T, D), stack.init_state(N), 0.0, False)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru"])
+def test_gru_and_rnn_weights_reach_the_kernel_without_a_copy(cell):
+    """Stored transposed, in PyTorch's gate order: the kernel reads our parameters' own memory."""
+    stack = Recurrent(cell, D, H, 1, path="fused")
+    c = stack.cells[0]
+    w_ih, w_hh, *_ = c.fused_weights()
+    assert w_ih.is_contiguous() and w_ih.data_ptr() == c.Wx.data_ptr()
+    assert w_hh.is_contiguous() and w_hh.data_ptr() == c.Wh.data_ptr()
+
+
+def test_transposed_storage_exports_row_major_arrays_and_keeps_gradient_layout():
+    from rnnkit.config import ModelConfig
+    from rnnkit.torch_engine.charlm import TorchCharLM
+
+    model = TorchCharLM(ModelConfig(cell="lstm", vocab_size=7, hidden=H, layers=2, embed_dim=4))
+    assert model.rnn.cells[0].Wh.t().is_contiguous()  # the kernel's layout in memory
+    arrays = model.to_arrays()
+    assert all(a.flags["C_CONTIGUOUS"] for a in arrays.values())
+    x = torch.randint(0, 7, (2, 5))
+    model.loss(x, x)[0].backward()
+    for p in model.parameters():
+        assert p.grad.stride() == p.stride()  # PyTorch's gradient layout contract: no extra copies
