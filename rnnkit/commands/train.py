@@ -76,7 +76,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     budget.add_argument("--compile", action="store_true",
                         help="torch engine: train through torch.compile (slow to start, faster steps on GPUs)")
     budget.add_argument("--threads", type=non_negative_int,
-                        help="numpy engine: worker threads the batch is split over; 0 = one per core (default: 0)")
+                        help="numpy engine: worker processes (cores) the batch is split over; 0 = automatic: one per core "
+                             "for H >= 64 and 8+ streams per worker (default: 0)")
     budget.add_argument("--dtype", choices=("float32", "float64"), help="parameter precision (default: float32)")
     budget.add_argument("--sample-length", type=non_negative_int, default=300,
                         help="characters to sample when training ends, 0 for none (default: 300)")

@@ -1,4 +1,9 @@
-"""Data parallelism over streams, in threads: how the NumPy engine uses several cores.
+"""Data parallelism over streams: the shard arithmetic, and shards run in threads.
+
+The training runtime runs shards in worker processes (processes.py), which do not share Python's
+interpreter lock; this module holds what both use (cutting the batch, its states) and
+:class:`ShardedModel`, which runs the shards in the calling process: inline for one shard, in
+threads for several (correct, but the lock makes threads little faster than one).
 
 The B streams of a batch are independent until the gradients are summed, so the batch is cut into
 S shards of rows, each shard runs the model's whole forward and backward pass in its own thread,
@@ -8,9 +13,10 @@ and the results are combined:
     dW    = sum_s (B_s / B) * dW_s
     state = the shards' final states, stacked back in stream order
 
-NumPy releases the interpreter lock inside its array operations and BLAS calls, so the shards
-really run at the same time; each worker limits BLAS to one thread of its own (blas.py) so that
-S workers use S cores. With S = 1 everything runs in the calling thread, as plain NumPy would.
+NumPy releases the interpreter lock inside its array operations and BLAS calls, so threaded shards
+do overlap, but every short call takes the lock to start and to finish, and for small models the
+threads mostly wait for each other. Each worker limits BLAS to one thread of its own (blas.py).
+With S = 1 everything runs in the calling thread, as plain NumPy would.
 
 Dropout masks come from one random generator per shard, so a run is reproducible for a fixed S.
 """
@@ -41,11 +47,12 @@ def shard_bounds(batch: int, shards: int) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:]))
 
 
-def _rows(state, start, end):
+def state_rows(state, start, end):
+    """Rows [start, end) of every array of a per-layer state."""
     return [tuple(s[start:end] for s in layer) for layer in state]
 
 
-def _stack(states):
+def stack_states(states):
     """Per-shard states -> one state, rows in stream order."""
     return [tuple(np.concatenate(parts) for parts in zip(*layers)) for layers in zip(*states)]
 
@@ -76,7 +83,7 @@ class ShardedModel:
         def run(bound):
             start, end = bound
             rng = None if rngs is None else rngs[bounds.index(bound)]
-            return self.model.loss(x[start:end], y[start:end], _rows(state, start, end), rng=rng)
+            return self.model.loss(x[start:end], y[start:end], state_rows(state, start, end), rng=rng)
 
         results = self._map(run, bounds)
         if len(results) == 1:
@@ -89,13 +96,13 @@ class ShardedModel:
             for w, r in zip(weights[1:], results[1:]):
                 total += w * r[1][name]
             grads[name] = total
-        return loss, grads, _stack([r[2] for r in results])
+        return loss, grads, stack_states([r[2] for r in results])
 
     def evaluate(self, x, y, state):
         """Like CharLM.evaluate: (summed nats, new_state)."""
         bounds = shard_bounds(x.shape[0], self.workers)
-        results = self._map(lambda b: self.model.evaluate(x[b[0]:b[1]], y[b[0]:b[1]], _rows(state, *b)), bounds)
-        return sum(r[0] for r in results), _stack([r[1] for r in results])
+        results = self._map(lambda b: self.model.evaluate(x[b[0]:b[1]], y[b[0]:b[1]], state_rows(state, *b)), bounds)
+        return sum(r[0] for r in results), stack_states([r[1] for r in results])
 
     def close(self) -> None:
         if self._pool is not None:

@@ -26,14 +26,37 @@ from rnnkit.errors import UsageError
 from rnnkit.numpy_engine.charlm import CharLM
 from rnnkit.numpy_engine.optim import clip_grad_norm, clip_grad_value, global_norm, make_optimizer
 from rnnkit.numpy_engine.parallel import ShardedModel, default_workers
+from rnnkit.numpy_engine.processes import ProcessShardedModel
 from rnnkit.training.checkpoint import state_arrays, state_from_arrays
+
+
+#: With ``--threads 0`` (automatic), a model smaller than this hidden size, or a batch giving a
+#: worker fewer streams than ``MIN_STREAMS_PER_WORKER``, trains in one process: its steps are too
+#: short for a second process to pay for the pipe messages and the gradient sum.
+MIN_HIDDEN_FOR_WORKERS = 64
+MIN_STREAMS_PER_WORKER = 8
+
+
+def choose_workers(model_config: ModelConfig, train_config: TrainConfig | None) -> int:
+    """How many processes train the batch's shards: ``--threads`` when given; else one per core
+    (at most 4) for models and batches large enough to gain from it, else 1. Evaluation-only
+    runtimes (sampling, ``rnnkit eval``) use 1."""
+    if train_config is None:
+        return 1
+    if train_config.threads:
+        return min(train_config.threads, train_config.batch)
+    workers = default_workers()
+    if model_config.hidden < MIN_HIDDEN_FOR_WORKERS:
+        return 1
+    return max(1, min(workers, train_config.batch // MIN_STREAMS_PER_WORKER))
 
 
 class NumpyRuntime:
     """A :class:`CharLM`, its optimizer, its dropout random generators and the carried state.
 
-    The batch's streams are split over ``threads`` worker threads (parallel.py); 0 means one per
-    core. Dropout draws from one generator per worker, so a run repeats exactly for a fixed count.
+    The batch's streams are split over worker processes (processes.py; ``--threads``, 0 means
+    :func:`choose_workers` decides). Dropout draws from one generator per worker, so a run repeats
+    exactly for a fixed count.
     """
 
     name = "numpy"
@@ -56,8 +79,8 @@ class NumpyRuntime:
                 self.optimizer = make_optimizer(train_config.optimizer, train_config.lr)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
-        workers = (train_config.threads if train_config else 1) or default_workers()
-        self.sharded = ShardedModel(self.model, workers)
+        workers = choose_workers(model_config, train_config)
+        self.sharded = ProcessShardedModel(self.model, workers) if workers > 1 else ShardedModel(self.model, 1)
         # Dropout masks come from their own generators, seeded apart from the weights' (seed + 1).
         self.rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed + 1).spawn(workers)]
         self.state = None
@@ -90,6 +113,12 @@ class NumpyRuntime:
             norm = global_norm(grads)
         self.optimizer.step(self.model.params, grads, lr=lr)
         return loss, norm
+
+    def close(self) -> None:
+        """Stop the worker processes, if any (they also stop when the runtime is collected)."""
+        close = getattr(self.sharded, "close", None)
+        if close is not None:
+            close()
 
     def eval_chunk(self, x, y, state):
         return self.sharded.evaluate(x, y, state)
@@ -126,7 +155,7 @@ class NumpyRuntime:
                 raise UsageError(f"the checkpoint's optimizer state is unusable: {exc}") from None
         if "rngs" in js:
             if len(js["rngs"]) != len(self.rngs):
-                raise UsageError(f"the run used {len(js['rngs'])} worker threads; resume it with --threads {len(js['rngs'])}")
+                raise UsageError(f"the run used {len(js['rngs'])} workers; resume it with --threads {len(js['rngs'])}")
             for rng, saved_state in zip(self.rngs, js["rngs"]):
                 rng.bit_generator.state = saved_state
         saved = groups.get("state", {})

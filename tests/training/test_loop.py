@@ -55,16 +55,17 @@ MODEL = ["--cell", "lstm", "--layers", "2", "--dropout", "0.25", "--hidden", "12
          "--batch", "4", "--seq-len", "16", "--eval-every", "5", "--seed", "7"]
 
 
-def one_run_and_resumed_run(text, tmp_path, n=12):
+def one_run_and_resumed_run(text, tmp_path, n=12, extra=()):
     whole, split = tmp_path / "whole", tmp_path / "split"
-    assert train("--data", text, *MODEL, "--steps", 2 * n, "--out", whole) == 0
-    assert train("--data", text, *MODEL, "--steps", n, "--out", split) == 0
+    assert train("--data", text, *MODEL, *extra, "--steps", 2 * n, "--out", whole) == 0
+    assert train("--data", text, *MODEL, *extra, "--steps", n, "--out", split) == 0
     assert load_checkpoint(split / LATEST).meta["progress"]["step"] == n
     return whole, split
 
 
-def test_resume_is_exact(text, tmp_path, capsys):
-    whole, split = one_run_and_resumed_run(text, tmp_path)
+@pytest.mark.parametrize("workers", [[], ["--threads", "2"]], ids=["one-process", "two-processes"])
+def test_resume_is_exact(text, tmp_path, capsys, workers):
+    whole, split = one_run_and_resumed_run(text, tmp_path, extra=workers)
     # A line logged after the last checkpoint (a crash between the two) must not survive the resume.
     with open(split / "metrics.jsonl", "a") as f:
         f.write(json.dumps({"step": 13, "val_bpc": 9.9}) + "\n")
@@ -79,6 +80,7 @@ def test_resume_is_exact(text, tmp_path, capsys):
     ma, mb = load_checkpoint(whole / LATEST).meta, load_checkpoint(split / LATEST).meta
     assert ma["stream"] == mb["stream"] and ma["stream"]["epoch"] >= 1  # the streams wrapped around
     assert ma["runtime"] == mb["runtime"]  # optimizer counters and the dropout generators' states
+    assert len(ma["runtime"]["rngs"]) == (2 if workers else 1)  # one generator per worker process
     assert ma["progress"]["step"] == mb["progress"]["step"] == 24
     assert ma["progress"]["tokens"] == mb["progress"]["tokens"]
 

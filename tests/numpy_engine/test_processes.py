@@ -1,0 +1,134 @@
+"""Worker processes train shards of the batch exactly as shards run in one process would."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnkit.config import ModelConfig, TrainConfig
+from rnnkit.numpy_engine.charlm import CharLM
+from rnnkit.numpy_engine.parallel import ShardedModel
+from rnnkit.numpy_engine.processes import ProcessShardedModel
+from rnnkit.numpy_engine.runtime import NumpyRuntime, choose_workers
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ModelConfig(cell="lstm", vocab_size=13, hidden=24, layers=2, embed_dim=6, dropout=0.25)
+
+
+def batch(seed, n=6, t=9):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, CONFIG.vocab_size, (n, t)), rng.integers(0, CONFIG.vocab_size, (n, t))
+
+
+def generators():
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(5).spawn(3)]
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """The same model run by 3 worker processes and by 3 in-process shards (threads)."""
+    in_process = CharLM.create(CONFIG, seed=1)
+    across = CharLM(CONFIG, {k: v.copy() for k, v in in_process.params.items()})
+    sharded = ProcessShardedModel(across, 3)
+    yield sharded, ShardedModel(in_process, 3)
+    sharded.close()
+
+
+def test_loss_gradients_state_and_dropout_equal_in_process_shards(pair):
+    processes, threads = pair
+    rngs_p, rngs_t = generators(), generators()
+    state_p = state_t = processes.model.init_state(6)
+    for step in range(3):  # the parameters change between steps: the workers must see the new ones
+        x, y = batch(step)
+        loss_p, grads_p, state_p = processes.loss(x, y, state_p, rngs_p)
+        loss_t, grads_t, state_t = threads.loss(x, y, state_t, rngs_t)
+        assert loss_p == loss_t
+        for name in grads_t:
+            assert np.array_equal(grads_p[name], grads_t[name]), name
+        for layer_p, layer_t in zip(state_p, state_t):
+            for a, b in zip(layer_p, layer_t):
+                assert np.array_equal(a, b)
+        for model, grads in ((processes.model, grads_p), (threads.model, grads_t)):
+            for name, g in grads.items():
+                model.params[name] -= 0.1 * g  # in place, as the optimizers update
+    # the workers' dropout generators advanced exactly as the in-process ones
+    for a, b in zip(rngs_p, rngs_t):
+        assert a.bit_generator.state == b.bit_generator.state
+
+
+def test_evaluate_equals_in_process_shards(pair):
+    processes, threads = pair
+    x, y = batch(7)
+    nats_p, state_p = processes.evaluate(x, y, processes.model.init_state(6))
+    nats_t, state_t = threads.evaluate(x, y, threads.model.init_state(6))
+    assert nats_p == pytest.approx(nats_t, rel=1e-12)
+    assert np.array_equal(state_p[0][0], state_t[0][0])
+
+
+def test_a_failing_worker_reports_its_error(pair):
+    processes, _ = pair
+    x, y = batch(8)
+    x[5, 0] = CONFIG.vocab_size + 50  # an id out of range, in the last worker's rows
+    with pytest.raises(RuntimeError, match="worker process 2 failed: IndexError"):
+        processes.loss(x, y, processes.model.init_state(6), None)
+    x, y = batch(9)  # and the workers go on serving the next step
+    processes.loss(x, y, processes.model.init_state(6), None)
+
+
+def test_close_stops_the_workers():
+    sharded = ProcessShardedModel(CharLM.create(CONFIG, seed=2), 2)
+    workers = list(sharded._processes)
+    assert all(p.is_alive() for p in workers)
+    sharded.close()
+    assert not any(p.is_alive() for p in workers)
+
+
+def test_automatic_worker_count():
+    small = ModelConfig(cell="lstm", vocab_size=10, hidden=16)
+    large = ModelConfig(cell="lstm", vocab_size=10, hidden=128)
+    assert choose_workers(small, TrainConfig(batch=32)) == 1  # steps too short to gain
+    assert choose_workers(large, TrainConfig(batch=4)) == 1  # too few streams to share
+    assert choose_workers(large, TrainConfig(batch=32, threads=3)) == 3  # asked for
+    assert choose_workers(large, None) == 1  # evaluation and sampling
+
+
+def test_a_training_script_without_a_main_guard_can_use_workers(tmp_path):
+    """Worker processes are spawned without re-running the user's script."""
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(f"""
+        import numpy as np
+        from rnnkit.config import ModelConfig, TrainConfig
+        from rnnkit.numpy_engine.runtime import NumpyRuntime
+        print("script ran")
+        runtime = NumpyRuntime(ModelConfig(cell="gru", vocab_size=9, hidden=8),
+                               TrainConfig(batch=4, seq_len=5, threads=2))
+        x = np.arange(20).reshape(4, 5) % 9
+        loss, norm = runtime.train_step(x, x, 0.01)
+        print("loss", np.isfinite(loss))
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n").count("script ran") == 1
+    assert "loss True" in done.stdout
+
+
+def test_runtime_with_workers_trains_like_one_process_to_rounding():
+    # float64: Adam divides by sqrt(v), which magnifies float32 rounding in near-zero gradients.
+    common = dict(batch=6, seq_len=9, optimizer="adam", lr=0.01, dtype="float64")
+    config = ModelConfig(cell="lstm", vocab_size=13, hidden=24, layers=2, embed_dim=6)
+    several = NumpyRuntime(config, TrainConfig(**common, threads=3), seed=4)
+    one = NumpyRuntime(config, TrainConfig(**common, threads=1), seed=4)
+    try:
+        for step in range(4):
+            x, y = batch(step)
+            loss_s, _ = several.train_step(x, y, 0.01)
+            loss_o, _ = one.train_step(x, y, 0.01)
+            assert loss_s == pytest.approx(loss_o, rel=1e-12)
+        for name, value in one.params_numpy().items():
+            assert np.allclose(several.params_numpy()[name], value, rtol=1e-9, atol=1e-12), name
+    finally:
+        several.close()
