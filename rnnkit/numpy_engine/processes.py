@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
+import signal
 import sys
 import types
 import weakref
@@ -90,6 +91,9 @@ def _worker(conn, config, layout, param_buffer, grad_buffer) -> None:
     """A worker's loop: run CharLM.loss / evaluate on the shards it is sent, until told to stop."""
     from rnnkit.numpy_engine.charlm import CharLM
 
+    # Ctrl-C reaches the whole process group: the parent decides what to do (save a checkpoint),
+    # so a worker ignores it and finishes the shard it has, keeping the pipe in step.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_blas_threads_here(1)
     _keep_freed_memory()
     model = CharLM(config, _views(param_buffer, layout))
@@ -127,10 +131,18 @@ def _start_without_main(process) -> None:
     """
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")
+    # A child started with SIGINT ignored keeps ignoring it (Python installs its Ctrl-C handler only
+    # where SIGINT is not ignored), so a Ctrl-C during a worker's start-up cannot kill it either.
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals cannot be changed here
+        previous = None
     try:
         process.start()
     finally:
         sys.modules["__main__"] = main
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _stop(processes, connections) -> None:
@@ -182,24 +194,47 @@ class ProcessShardedModel:
             rng_state = None if rngs is None else rngs[k].bit_generator.state
             self._connections[k - 1].send((kind, x[start:end], y[start:end], state_rows(state, start, end), rng_state))
         start, end = bounds[0]
-        with blas_threads_here(1):  # the workers hold the other cores
-            if kind == "loss":
-                rng = None if rngs is None else rngs[0]
-                first = self.model.loss(x[start:end], y[start:end], state_rows(state, start, end), rng=rng)
-            else:
-                first = self.model.evaluate(x[start:end], y[start:end], state_rows(state, start, end))
-        replies = []
-        for k in range(1, len(bounds)):
-            try:
-                status, value, new_state, rng_state = self._connections[k - 1].recv()
-            except (EOFError, OSError):
-                raise RuntimeError(f"NumPy engine worker process {k} stopped unexpectedly") from None
+        try:
+            with blas_threads_here(1):  # the workers hold the other cores
+                if kind == "loss":
+                    rng = None if rngs is None else rngs[0]
+                    first = self.model.loss(x[start:end], y[start:end], state_rows(state, start, end), rng=rng)
+                else:
+                    first = self.model.evaluate(x[start:end], y[start:end], state_rows(state, start, end))
+        finally:
+            # Every worker answers before anything is raised (an error, a Ctrl-C here), so the next
+            # call finds the pipes in step; the workers ignore Ctrl-C and finish their shards.
+            answers = self._receive_all(len(bounds) - 1)
+        for k, (status, value, _, _) in enumerate(answers, start=1):
             if status != "ok":
                 raise RuntimeError(f"NumPy engine worker process {k} failed: {value}")
+        replies = []
+        for k, (_, value, new_state, rng_state) in enumerate(answers, start=1):
             if rngs is not None and rng_state is not None:
                 rngs[k].bit_generator.state = rng_state
             replies.append((value, new_state))
         return bounds, first, replies
+
+    def _receive(self, k: int):
+        """Worker k's answer: (status, value, new state, advanced generator state)."""
+        try:
+            return self._connections[k - 1].recv()
+        except (EOFError, OSError):
+            raise RuntimeError(f"NumPy engine worker process {k} stopped unexpectedly") from None
+
+    def _receive_all(self, count: int) -> list:
+        """The answers of workers 1 .. count; a Ctrl-C while waiting is raised after the last one."""
+        answers, interrupt = [], None
+        for k in range(1, count + 1):
+            while True:
+                try:
+                    answers.append(self._receive(k))
+                    break
+                except KeyboardInterrupt as exc:
+                    interrupt = exc
+        if interrupt is not None:
+            raise interrupt
+        return answers
 
     def loss(self, x, y, state, rngs=None):
         """Like CharLM.loss over the whole batch. ``rngs``: one dropout generator per shard, or None.

@@ -175,15 +175,18 @@ def test_resume_refuses_changed_configuration_but_accepts_the_same_flags(text, t
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
-def test_ctrl_c_leaves_a_valid_checkpoint_and_exit_code_130(text, tmp_path):
+@pytest.mark.parametrize("threads", ["1", "2"], ids=["one-process", "two-processes"])
+def test_ctrl_c_leaves_a_valid_checkpoint_and_exit_code_130(text, tmp_path, threads):
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [sys.executable, "-m", "rnnkit", "train", "--data", str(text), "--hidden", "8", "--batch", "4",
-           "--seq-len", "8", "--steps", "100000000", "--eval-every", "10", "--out", str(run), "--sample-length", "0"]
+           "--seq-len", "8", "--steps", "100000000", "--eval-every", "10", "--out", str(run), "--sample-length", "0",
+           "--threads", threads]
     # SIG_DFL before exec: Python then installs its KeyboardInterrupt handler even when the test
-    # runner itself runs with SIGINT ignored (a background job).
+    # runner itself runs with SIGINT ignored (a background job). A session of its own, so that the
+    # signal can go to the whole process group, worker processes included, as a terminal's Ctrl-C does.
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while not (run / LATEST).exists():
@@ -191,7 +194,7 @@ def test_ctrl_c_leaves_a_valid_checkpoint_and_exit_code_130(text, tmp_path):
             assert time.monotonic() < deadline, "no checkpoint after 60 s"
             time.sleep(0.05)
         time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
