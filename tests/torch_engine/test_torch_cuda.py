@@ -19,21 +19,10 @@ from rnnkit.torch_engine import Recurrent  # noqa: E402
 from rnnkit.torch_engine.device import uses_bf16  # noqa: E402
 from rnnkit.torch_engine.runtime import TorchRuntime  # noqa: E402
 from rnnkit.training.checkpoint import load_checkpoint  # noqa: E402
+from stack_grads import outputs_and_grads  # noqa: E402
 
 CUDA = torch.device("cuda")
 N, T, D, H, L = 3, 7, 5, 4, 2
-
-
-def outputs_and_grads(stack, x, state, weights):
-    """Outputs, final states and every gradient of a fixed random linear function of them (CPU float64)."""
-    stack.zero_grad()
-    x = x.clone().requires_grad_()
-    state = [tuple(t.clone().requires_grad_() for t in layer) for layer in state]
-    out, final = stack(x, state)
-    results = [out] + [t for layer in final for t in layer]
-    sum((r * w).sum() for r, w in zip(results, weights)).backward()
-    grads = [p.grad for p in stack.parameters()] + [t.grad for layer in state for t in layer] + [x.grad]
-    return [t.detach().cpu() for t in results + grads]
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -54,10 +43,14 @@ def test_cudnn_fused_path_equals_the_explicit_loop_and_the_cpu(cell):
     def on_gpu(items):
         return [t.to(CUDA) for t in items]
 
-    reference = outputs_and_grads(cpu, x, state, weights)
+    def flat(results_and_grads):
+        results, grads = results_and_grads
+        return [t.cpu() for t in results + grads]
+
+    reference = flat(outputs_and_grads(cpu, x, state, weights))
     gpu_state = [tuple(on_gpu(layer)) for layer in state]
     for stack in (gpu_fused, gpu_explicit):
-        got = outputs_and_grads(stack, x.to(CUDA), gpu_state, on_gpu(weights))
+        got = flat(outputs_and_grads(stack, x.to(CUDA), gpu_state, on_gpu(weights)))
         assert len(got) == len(reference)
         for a, b in zip(got, reference):
             assert (a - b).abs().max().item() <= 1e-10

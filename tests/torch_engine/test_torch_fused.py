@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 
 from rnnkit.torch_engine import Recurrent  # noqa: E402
 from rnnkit.torch_engine.fused import fused_forward  # noqa: E402
+from stack_grads import outputs_and_grads  # noqa: E402
 
 N, T, D, H, L = 3, 5, 4, 3, 3
 TOL = 1e-10
@@ -22,21 +23,6 @@ def twin_stacks(cell, **kwargs):
     explicit.load_state_dict(fused.state_dict())
     assert fused.uses_fused and not explicit.uses_fused
     return fused, explicit
-
-
-def run(stack, x, state, weights):
-    """Outputs, final states and gradients of a random linear function of all of them."""
-    stack.zero_grad()
-    x = x.clone().requires_grad_(x.is_floating_point())
-    state = [tuple(t.clone().requires_grad_() for t in layer) for layer in state]
-    out, final = stack(x, state)
-    results = [out] + [t for layer in final for t in layer]
-    loss = sum((r * w).sum() for r, w in zip(results, weights))
-    loss.backward()
-    grads = [p.grad for p in stack.parameters()] + [t.grad for layer in state for t in layer]
-    if x.is_floating_point():
-        grads.append(x.grad)
-    return [r.detach() for r in results], grads
 
 
 def assert_close(a, b):
@@ -57,8 +43,8 @@ def test_fused_equals_explicit(cell, one_hot, highway):
     with torch.no_grad():
         out, final = fused(x, state)
     weights = [torch.randn_like(t) for t in [out] + [t for layer in final for t in layer]]
-    fused_results, fused_grads = run(fused, x, state, weights)
-    explicit_results, explicit_grads = run(explicit, x, state, weights)
+    fused_results, fused_grads = outputs_and_grads(fused, x, state, weights)
+    explicit_results, explicit_grads = outputs_and_grads(explicit, x, state, weights)
     assert_close(fused_results, explicit_results)
     assert_close(fused_grads, explicit_grads)
 

@@ -5,6 +5,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from rnnkit.torch_engine import Recurrent, detach_state, parallel_scan_log  # noqa: E402
+from stack_grads import outputs_and_grads  # noqa: E402
 
 N, T, D, H, L = 3, 7, 4, 5, 3
 TOL = 1e-10
@@ -37,17 +38,6 @@ def twin_stacks(cell):
     sequential = Recurrent(cell, D, H, L, scan="sequential").double()
     sequential.load_state_dict(parallel.state_dict())
     return parallel, sequential
-
-
-def outputs_and_grads(stack, x, state, weights):
-    stack.zero_grad()
-    x = x.clone().requires_grad_()
-    state = [tuple(t.clone().requires_grad_() for t in layer) for layer in state]
-    out, final = stack(x, state)
-    results = [out] + [t for layer in final for t in layer]
-    sum((r * w).sum() for r, w in zip(results, weights)).backward()
-    grads = [p.grad for p in stack.parameters()] + [x.grad] + [t.grad for layer in state for t in layer]
-    return results, grads
 
 
 @pytest.mark.parametrize("cell", ["mingru", "minlstm"])
