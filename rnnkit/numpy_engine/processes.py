@@ -177,6 +177,8 @@ class ProcessShardedModel:
         self._grad_buffers = [context.RawArray("b", size) for _ in range(self.workers - 1)]
         self._grads = [_views(buffer, self.layout) for buffer in self._grad_buffers]
         self._connections, self._processes = [], []
+        # Registered before any start, so workers started before a failure are stopped too.
+        self._finalizer = weakref.finalize(self, _stop, self._processes, self._connections)
         for buffer in self._grad_buffers:
             parent_end, child_end = context.Pipe()
             process = context.Process(target=_worker, name="rnnkit-shard", daemon=True,
@@ -185,7 +187,6 @@ class ProcessShardedModel:
             child_end.close()
             self._connections.append(parent_end)
             self._processes.append(process)
-        self._finalizer = weakref.finalize(self, _stop, self._processes, self._connections)
 
     def _run(self, kind, x, y, state, rngs):
         """Send shards 1.. to the workers, compute shard 0 here, and return every shard's result."""

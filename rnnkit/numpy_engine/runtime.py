@@ -19,6 +19,8 @@ interface, which the PyTorch engine implements too:
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from rnnkit.config import TORCH_CELLS, ModelConfig, TrainConfig
@@ -51,6 +53,19 @@ def choose_workers(model_config: ModelConfig, train_config: TrainConfig | None) 
     return max(1, min(workers, train_config.batch // MIN_STREAMS_PER_WORKER))
 
 
+def _start_workers(model, workers: int):
+    """The model's shards in ``workers`` processes; in this process alone when there is one, or when
+    this platform cannot start processes (then with a warning, and the same dropout generators:
+    the in-process shards compute the same result)."""
+    if workers > 1:
+        try:
+            return ProcessShardedModel(model, workers)
+        except (OSError, RuntimeError) as exc:
+            warnings.warn(f"rnnkit: could not start worker processes ({exc}); the {workers} shards of each "
+                          f"batch run in this process", RuntimeWarning, stacklevel=3)
+    return ShardedModel(model, workers)
+
+
 class NumpyRuntime:
     """A :class:`CharLM`, its optimizer, its dropout random generators and the carried state.
 
@@ -80,7 +95,7 @@ class NumpyRuntime:
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         workers = choose_workers(model_config, train_config)
-        self.sharded = ProcessShardedModel(self.model, workers) if workers > 1 else ShardedModel(self.model, 1)
+        self.sharded = _start_workers(self.model, workers)
         # Dropout masks come from their own generators, seeded apart from the weights' (seed + 1).
         self.rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed + 1).spawn(workers)]
         self.state = None

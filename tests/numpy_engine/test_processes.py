@@ -132,3 +132,19 @@ def test_runtime_with_workers_trains_like_one_process_to_rounding():
             assert np.allclose(several.params_numpy()[name], value, rtol=1e-9, atol=1e-12), name
     finally:
         several.close()
+
+
+def test_without_worker_processes_the_shards_run_in_this_process(monkeypatch):
+    import rnnkit.numpy_engine.runtime as runtime_module
+
+    def refuse(model, workers):
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(runtime_module, "ProcessShardedModel", refuse)
+    config = ModelConfig(cell="gru", vocab_size=9, hidden=8)
+    with pytest.warns(RuntimeWarning, match="could not start worker processes"):
+        runtime = NumpyRuntime(config, TrainConfig(batch=4, seq_len=5, threads=2))
+    assert isinstance(runtime.sharded, ShardedModel) and runtime.sharded.workers == 2
+    x = np.arange(20).reshape(4, 5) % 9
+    loss, _ = runtime.train_step(x, x, 0.01)
+    assert np.isfinite(loss)
