@@ -28,7 +28,6 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.config import SHARED_CELLS, ModelConfig, TrainConfig
-from rnnkit.errors import UsageError
 from rnnkit.numpy_engine.charlm import init_params
 from rnnkit.torch_engine.charlm import TorchCharLM
 from rnnkit.torch_engine.device import autocast, decode_bytes, encode_bytes, resolve_device, rng_states, set_rng_states

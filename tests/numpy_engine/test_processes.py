@@ -98,7 +98,7 @@ def test_automatic_worker_count():
 def test_a_training_script_without_a_main_guard_can_use_workers(tmp_path):
     """Worker processes are spawned without re-running the user's script."""
     script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(textwrap.dedent("""
         import numpy as np
         from rnnkit.config import ModelConfig, TrainConfig
         from rnnkit.numpy_engine.runtime import NumpyRuntime
