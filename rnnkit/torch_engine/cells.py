@@ -19,6 +19,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from rnnkit.torch_engine.gate_layout import fused_weight_list
+
 State = tuple[Tensor, ...]
 
 
@@ -114,8 +116,6 @@ class Cell(nn.Module):
     def fused_weights(self) -> list[Tensor]:
         """``[w_ih (G*H, D), w_hh (G*H, H), b_ih, b_hh]`` in PyTorch's layout and gate order, built
         from ours by differentiable copies, so gradients flow back to our parameters."""
-        from rnnkit.torch_engine.gate_layout import fused_weight_list
-
         return fused_weight_list([self])
 
 

@@ -86,7 +86,8 @@ class TorchCharLM(nn.Module):
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Every parameter as a float32 NumPy array on the CPU (a copy), under its shared name."""
         return {
-            name: np.ascontiguousarray(p.detach().to(device="cpu", dtype=torch.float32, copy=True).numpy())
+            # order="C" copies, also the weights stored transposed for the fused kernels (row-major out)
+            name: np.array(p.detach().to(device="cpu", dtype=torch.float32).numpy(), order="C")
             for name, p in self.named_parameters()
         }
 
