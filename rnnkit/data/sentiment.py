@@ -1,4 +1,4 @@
-"""Labelled texts for many-to-one sentiment classification: the movie-review snippets, or a TSV file.
+"""Labelled texts for many-to-one sentiment classification: movie-review snippets, or a TSV file.
 
 Two sources, one result (:class:`SentimentData`: train, validation and test :class:`LabelledTexts`,
 label 0 = negative, 1 = positive):
@@ -6,11 +6,11 @@ label 0 = negative, 1 = positive):
 - ``mr``: the 10,605 movie-review snippets of Pang & Lee (2005) as rated by Hutto & Gilbert (2014)
   for VADER, read from the vaderSentiment 3.3.2 *source distribution* (MIT licence). The sdist holds
   ``additional_resources/hutto_ICWSM_2014.tar.gz``, which holds
-  ``hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt``: UTF-8, CRLF line ends, one snippet a line
-  as ``id TAB mean-rating TAB text`` with the rating the mean of about 15 human ratings on -4..+4.
-  The label is the sign of the mean rating; snippets rated exactly 0 are dropped (and counted). Both
-  archives are read in memory with :mod:`tarfile`; nothing is extracted to disk. The sdist is looked
-  for as ``vaderSentiment-3.3.2.tar.gz`` in :func:`data_dir`; ``make data`` fetches it.
+  ``hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt``: UTF-8, CRLF line ends, one snippet a
+  line as ``id TAB mean-rating TAB text``, the mean of human ratings on -4..+4. The label is the
+  sign of the mean rating; snippets rated exactly 0 are dropped (and counted). Both archives are
+  read in memory with :mod:`tarfile`; nothing is extracted to disk. The sdist is looked for as
+  ``vaderSentiment-3.3.2.tar.gz`` in :func:`data_dir`; ``make data`` fetches it.
 - any other spec is a path to a UTF-8 TSV file, one example a line: ``label TAB text``. The line is
   split at its first tab (later tabs belong to the text); labels are ``positive``/``negative``,
   ``pos``/``neg`` or ``1``/``0``, in any letter case; the text is stripped of surrounding
@@ -20,7 +20,7 @@ label 0 = negative, 1 = positive):
 The split is fixed by the text alone, so it is the same on every machine, in every Python process
 and whatever the order of the file: bucket = the first 8 bytes of SHA-1(UTF-8 text) as a big-endian
 integer, modulo 10; buckets 0-7 train (80%), 8 validation (10%), 9 test (10%). Duplicate texts
-therefore always land in the same split, and no test text is ever seen in training.
+therefore always land in the same split: no text is in two splits.
 """
 
 from __future__ import annotations

@@ -70,7 +70,8 @@ def test_tsv_labels_spellings_and_lines(tmp_path):
     (b" \n\n", "is empty"),
     (b"pos\tfine\nneg\tok \xff here\n", r"not UTF-8 text: undecodable byte 0xFF on line 2"),
     (b"pos\tfine\n\nneg just spaces\n", "line 3 has no tab"),
-    (b"pos\tfine\nmeh\tso so\n", r"line 2: unknown label 'meh'; expected one of negative, neg, 0, positive, pos, 1"),
+    (b"pos\tfine\nmeh\tso so\n",
+     r"line 2: unknown label 'meh'; expected one of negative, neg, 0, positive, pos, 1"),
     (b"pos\tfine\nneg\t   \n", "line 2 has an empty text"),
     (b"pos\tonly one\n", r"too few examples .* 1 examples gave"),
 ])
