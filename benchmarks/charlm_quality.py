@@ -40,7 +40,7 @@ from _common import (TorchBaseline, bpc_on, configure_torch, load_corpus_or_stdl
                      print_header, print_table, rate, train_for)
 from rnnkit import cli  # noqa: E402
 from rnnkit.data import TBPTTStream  # noqa: E402
-from rnnkit.engines import make_runtime  # noqa: E402
+from rnnkit.runtime import make_runtime  # noqa: E402
 from rnnkit.training.checkpoint import load_checkpoint  # noqa: E402
 
 HIDDEN, LAYERS, BATCH, SEQ_LEN = 256, 2, 32, 64

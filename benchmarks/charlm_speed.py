@@ -1,7 +1,7 @@
 """Training speed of rnnkit's NumPy engine, against PyTorch and against min-char-rnn.
 
 Part 1, engines: the same character LSTM trained by rnnkit's NumPy engine
-(``rnnkit.engines.make_runtime("numpy", ...)``, its ``train_step``) and by a plain PyTorch
+(``rnnkit.runtime.make_runtime("numpy", ...)``, its ``train_step``) and by a plain PyTorch
 ``nn.LSTM`` loop (benchmarks/_common.py: embedding, Adam 2e-3, norm clip 5, truncated BPTT), both
 reading the same ``TBPTTStream`` batches of the ``stdlib`` corpus, at three sizes:
 
@@ -51,7 +51,7 @@ from _common import (TorchBaseline, bpc_on, configure_torch, interleaved_step_ti
                      load_corpus_or_stdlib, median, print_header, print_table, rate)
 from rnnkit.config import ModelConfig, TrainConfig  # noqa: E402
 from rnnkit.data import TBPTTStream  # noqa: E402
-from rnnkit.engines import make_runtime  # noqa: E402
+from rnnkit.runtime import make_runtime  # noqa: E402
 
 #: (label, hidden, layers, batch, seq_len): the sizes issue 2 names.
 SIZES = [("H=128", 128, 1, 32, 64), ("H=256 x2", 256, 2, 32, 64), ("H=512", 512, 1, 64, 100)]

@@ -31,7 +31,7 @@ class PlainLSTM:
 
     def train_step(self, x, y):
         """Forward, backward through this chunk only, clip, Adam; returns the mean loss in nats."""
-        from rnnkit.torch_engine.device import autocast
+        from rnnkit.runtime.torch_device import autocast
 
         torch = self.torch
         if self.state is None or self.state[0].shape[1] != x.shape[0]:
@@ -52,7 +52,7 @@ def rnnkit_runtime(cell, V, H, L, N, T, embed, device, path="auto"):
     """rnnkit's TorchRuntime for a character model of ``cell``, Adam 2e-3, norm clip 5."""
     from rnnkit.config import ModelConfig, TrainConfig
     from rnnkit.torch_engine import TorchOptions
-    from rnnkit.torch_engine.runtime import TorchRuntime
+    from rnnkit.runtime.torch_runtime import TorchRuntime
 
     config = ModelConfig(cell=cell, vocab_size=V, hidden=H, layers=L, embed_dim=embed)
     train = TrainConfig(batch=N, seq_len=T, optimizer="adam", lr=LR, clip=CLIP)

@@ -55,7 +55,7 @@ def child(args) -> None:
 
     from _common import configure_torch
     from torch_baseline import LR, PlainLSTM, rnnkit_runtime
-    from rnnkit.torch_engine.device import resolve_device
+    from rnnkit.runtime.torch_device import resolve_device
 
     torch = configure_torch(args.threads)
     device = resolve_device(args.device)

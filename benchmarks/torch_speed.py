@@ -124,7 +124,7 @@ def main(argv=None) -> int:
     if args.quick:
         args.warmup, args.rounds, args.per_round = 1, 1, 1
     torch = configure_torch(args.threads)
-    from rnnkit.torch_engine.device import resolve_device
+    from rnnkit.runtime.torch_device import resolve_device
 
     device = resolve_device(args.device)
     print_header("rnnkit torch engine: training speed", args.threads, torch)

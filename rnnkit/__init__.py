@@ -6,7 +6,7 @@ The NumPy engine (``rnnkit.numpy_engine``) is the hand-written reference; the Py
 
 from rnnkit.config import ModelConfig, TrainConfig
 from rnnkit.data import Vocab, load_corpus
-from rnnkit.engines import make_runtime
+from rnnkit.runtime import make_runtime
 from rnnkit.errors import UsageError
 from rnnkit.generate import generate
 from rnnkit.training.checkpoint import load_checkpoint, save_checkpoint

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnnkit.engines import default_engine, make_runtime
+from rnnkit.runtime import default_engine, make_runtime
 from rnnkit.training.checkpoint import load_checkpoint
 
 

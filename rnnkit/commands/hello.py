@@ -18,7 +18,7 @@ import numpy as np
 from rnnkit.commands._args import positive_float, positive_int
 from rnnkit.config import CELLS, ModelConfig
 from rnnkit.data.vocab import Vocab
-from rnnkit.numpy_engine.charlm import CharLM
+from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.numpy_engine.optim import Adam
 from rnnkit.sampling import sample_from_logits
 

@@ -5,7 +5,6 @@ signatures of the CS231n assignments, extended with initial and final states for
 Shapes are batch first: N batch, T time, D input, H hidden, V vocabulary.
 """
 
-from rnnkit.numpy_engine.charlm import CharLM, init_params
 from rnnkit.numpy_engine.gradcheck import (
     eval_numerical_gradient,
     eval_numerical_gradient_array,
@@ -27,7 +26,6 @@ from rnnkit.numpy_engine.optim import SGD, Adagrad, Adam, RMSprop, clip_grad_nor
 from rnnkit.numpy_engine.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
 __all__ = [
-    "CharLM", "init_params",
     "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
     "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "sigmoid",
     "gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward",

@@ -22,7 +22,7 @@ import numpy as np
 
 from rnnkit.config import ModelConfig
 from rnnkit.numpy_engine import gru, layers, lstm, rnn
-from rnnkit.numpy_engine.charlm import CharLM
+from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient, rel_error, rel_error_norm
 
 TOLERANCE = 1e-7

@@ -2,18 +2,16 @@
 
 Cells follow the equations and weight layout of the NumPy engine; stacks of rnn, lstm and gru cells
 run through PyTorch's fused kernels when they can (``Recurrent(path="auto")``), and a test holds the
-fused and explicit paths to the same outputs and gradients. :class:`TorchRuntime` is what the
-training loop, ``rnnkit sample`` and ``rnnkit eval`` run with ``--engine torch``.
+fused and explicit paths to the same outputs and gradients. The models built from these layers
+live in ``rnnkit.models``; ``rnnkit.runtime`` trains them.
 """
 
 from rnnkit.torch_engine.cells import Cell, GRUCell, LSTMCell, RNNCell
-from rnnkit.torch_engine.charlm import TorchCharLM
 from rnnkit.torch_engine.highway import HighwayGate
 from rnnkit.torch_engine.lnlstm import LNLSTMCell
 from rnnkit.torch_engine.minrnn import MinGRUCell, MinLSTMCell
 from rnnkit.torch_engine.options import TorchOptions
 from rnnkit.torch_engine.recurrent import CELL_TYPES, Recurrent, detach_state
-from rnnkit.torch_engine.runtime import TorchRuntime
 from rnnkit.torch_engine.scan import parallel_scan_log
 
 __all__ = [
@@ -27,9 +25,7 @@ __all__ = [
     "MinLSTMCell",
     "RNNCell",
     "Recurrent",
-    "TorchCharLM",
     "TorchOptions",
-    "TorchRuntime",
     "detach_state",
     "parallel_scan_log",
 ]

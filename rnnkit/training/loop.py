@@ -26,7 +26,7 @@ from pathlib import Path
 from rnnkit.config import ModelConfig, TrainConfig
 from rnnkit.data.corpora import Corpus, load_corpus
 from rnnkit.data.streams import TBPTTStream
-from rnnkit.engines import make_runtime
+from rnnkit.runtime import make_runtime
 from rnnkit.errors import UsageError
 from rnnkit.training.checkpoint import BEST, LATEST, Checkpoint, save_checkpoint
 from rnnkit.training.evaluate import evaluate_tokens

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from rnnkit.cli import main
-from rnnkit.engines import make_runtime
+from rnnkit.runtime import make_runtime
 from rnnkit.generate import generate, print_sample
 from rnnkit.numpy_engine import checks, rnn
-from rnnkit.numpy_engine.charlm import CharLM
+from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.training.checkpoint import BEST, LATEST, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]

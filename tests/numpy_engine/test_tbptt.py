@@ -17,7 +17,7 @@ import pytest
 from gradutil import TOL, TOL_RECURRENT, assert_close, assert_grad, randn
 
 from rnnkit.config import ModelConfig
-from rnnkit.numpy_engine.charlm import CharLM
+from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient, rel_error_norm
 from rnnkit.numpy_engine.gru import gru_backward, gru_forward
 from rnnkit.numpy_engine.lstm import lstm_backward, lstm_forward

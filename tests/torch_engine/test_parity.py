@@ -18,10 +18,11 @@ torch = pytest.importorskip("torch")
 
 from rnnkit.cli import main  # noqa: E402
 from rnnkit.config import ModelConfig, TrainConfig  # noqa: E402
-from rnnkit.numpy_engine.charlm import CharLM  # noqa: E402
-from rnnkit.numpy_engine.runtime import NumpyRuntime  # noqa: E402
-from rnnkit.torch_engine import TorchCharLM, TorchOptions  # noqa: E402
-from rnnkit.torch_engine.runtime import TorchRuntime  # noqa: E402
+from rnnkit.models.charlm.numpy_model import CharLM  # noqa: E402
+from rnnkit.runtime.numpy_runtime import NumpyRuntime  # noqa: E402
+from rnnkit.models.charlm.torch_model import TorchCharLM  # noqa: E402
+from rnnkit.torch_engine import TorchOptions  # noqa: E402
+from rnnkit.runtime.torch_runtime import TorchRuntime  # noqa: E402
 
 V, H, N, T = 9, 6, 3, 5
 TOL = 1e-9

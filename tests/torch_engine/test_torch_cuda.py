@@ -14,10 +14,10 @@ if not torch.cuda.is_available():
 
 from rnnkit.cli import main  # noqa: E402
 from rnnkit.config import ModelConfig, TrainConfig  # noqa: E402
-from rnnkit.numpy_engine.runtime import NumpyRuntime  # noqa: E402
+from rnnkit.runtime.numpy_runtime import NumpyRuntime  # noqa: E402
 from rnnkit.torch_engine import Recurrent  # noqa: E402
-from rnnkit.torch_engine.device import uses_bf16  # noqa: E402
-from rnnkit.torch_engine.runtime import TorchRuntime  # noqa: E402
+from rnnkit.runtime.torch_device import uses_bf16  # noqa: E402
+from rnnkit.runtime.torch_runtime import TorchRuntime  # noqa: E402
 from rnnkit.training.checkpoint import load_checkpoint  # noqa: E402
 from stack_grads import outputs_and_grads  # noqa: E402
 

@@ -98,7 +98,7 @@ def test_gru_and_rnn_weights_reach_the_kernel_without_a_copy(cell):
 
 def test_transposed_storage_exports_row_major_arrays_and_keeps_gradient_layout():
     from rnnkit.config import ModelConfig
-    from rnnkit.torch_engine.charlm import TorchCharLM
+    from rnnkit.models.charlm.torch_model import TorchCharLM
 
     model = TorchCharLM(ModelConfig(cell="lstm", vocab_size=7, hidden=H, layers=2, embed_dim=4))
     assert model.rnn.cells[0].Wh.t().is_contiguous()  # the kernel's layout in memory

@@ -10,10 +10,10 @@ torch = pytest.importorskip("torch")
 from rnnkit.cli import main  # noqa: E402
 from rnnkit.config import ModelConfig, TrainConfig  # noqa: E402
 from rnnkit.errors import UsageError  # noqa: E402
-from rnnkit.torch_engine.device import resolve_device, uses_bf16  # noqa: E402
-from rnnkit.torch_engine.distributed import Group  # noqa: E402
-from rnnkit.torch_engine.runtime import TorchRuntime, initial_params  # noqa: E402
-from rnnkit.numpy_engine.charlm import init_params  # noqa: E402
+from rnnkit.runtime.torch_device import resolve_device, uses_bf16  # noqa: E402
+from rnnkit.runtime.distributed import Group  # noqa: E402
+from rnnkit.runtime.torch_runtime import TorchRuntime, initial_params  # noqa: E402
+from rnnkit.models.charlm.numpy_model import init_params  # noqa: E402
 from rnnkit.training.checkpoint import load_checkpoint  # noqa: E402
 
 
@@ -100,7 +100,7 @@ def test_torch_only_cells_train_sample_and_are_refused_by_numpy(text, tmp_path, 
 
 
 def test_numpy_engine_refuses_highway_gates():
-    from rnnkit.numpy_engine.runtime import NumpyRuntime
+    from rnnkit.runtime.numpy_runtime import NumpyRuntime
 
     with pytest.raises(UsageError, match="highway connections run only on the torch engine: add --engine torch"):
         NumpyRuntime(ModelConfig(cell="lstm", vocab_size=7, hidden=5, layers=2, highway=True))

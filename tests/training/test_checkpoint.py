@@ -10,7 +10,7 @@ import pytest
 from rnnkit.config import ModelConfig, TrainConfig
 from rnnkit.data.vocab import Vocab
 from rnnkit.errors import UsageError
-from rnnkit.numpy_engine.charlm import CharLM
+from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.training.checkpoint import (
     BEST, FORMAT, LATEST, VERSION, load_checkpoint, resolve_checkpoint, save_checkpoint,
 )

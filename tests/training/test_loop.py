@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from rnnkit.cli import main
-from rnnkit.numpy_engine.runtime import NumpyRuntime
+from rnnkit.runtime.numpy_runtime import NumpyRuntime
 from rnnkit.training.checkpoint import BEST, LATEST, load_checkpoint
 from rnnkit.training.metrics import read_metrics
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from rnnkit.config import ModelConfig, TrainConfig
-from rnnkit.numpy_engine.charlm import CharLM
-from rnnkit.numpy_engine.parallel import ShardedModel
-from rnnkit.numpy_engine.processes import ProcessShardedModel
-from rnnkit.numpy_engine.runtime import NumpyRuntime, choose_workers
+from rnnkit.models.charlm.numpy_model import CharLM
+from rnnkit.runtime.shards import ShardedModel
+from rnnkit.runtime.processes import ProcessShardedModel
+from rnnkit.runtime.numpy_runtime import NumpyRuntime, choose_workers
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ModelConfig(cell="lstm", vocab_size=13, hidden=24, layers=2, embed_dim=6, dropout=0.25)
@@ -101,7 +101,7 @@ def test_a_training_script_without_a_main_guard_can_use_workers(tmp_path):
     script.write_text(textwrap.dedent("""
         import numpy as np
         from rnnkit.config import ModelConfig, TrainConfig
-        from rnnkit.numpy_engine.runtime import NumpyRuntime
+        from rnnkit.runtime.numpy_runtime import NumpyRuntime
         print("script ran")
         runtime = NumpyRuntime(ModelConfig(cell="gru", vocab_size=9, hidden=8),
                                TrainConfig(batch=4, seq_len=5, threads=2))
@@ -135,7 +135,7 @@ def test_runtime_with_workers_trains_like_one_process_to_rounding():
 
 
 def test_without_worker_processes_the_shards_run_in_this_process(monkeypatch):
-    import rnnkit.numpy_engine.runtime as runtime_module
+    import rnnkit.runtime.numpy_runtime as runtime_module
 
     def refuse(model, workers):
         raise OSError("no processes here")

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from rnnkit.numpy_engine.blas import limit_blas_threads_here
+from rnnkit.runtime.blas import limit_blas_threads_here
 
 
 def default_workers() -> int:

@@ -25,10 +25,10 @@ import numpy as np
 
 from rnnkit.config import TORCH_CELLS, ModelConfig, TrainConfig
 from rnnkit.errors import UsageError
-from rnnkit.numpy_engine.charlm import CharLM
+from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.numpy_engine.optim import clip_grad_norm, clip_grad_value, global_norm, make_optimizer
-from rnnkit.numpy_engine.parallel import ShardedModel, default_workers
-from rnnkit.numpy_engine.processes import ProcessShardedModel
+from rnnkit.runtime.shards import ShardedModel, default_workers
+from rnnkit.runtime.processes import ProcessShardedModel
 from rnnkit.training.checkpoint import state_arrays, state_from_arrays
 
 

@@ -25,13 +25,13 @@ def make_runtime(engine: str, model_config, train_config=None, params=None, seed
     if engine == "numpy":
         if compile:
             raise UsageError("--compile needs --engine torch")
-        from rnnkit.numpy_engine.runtime import NumpyRuntime
+        from rnnkit.runtime.numpy_runtime import NumpyRuntime
 
         return NumpyRuntime(model_config, train_config, params=params, seed=seed)
     if engine == "torch":
         if not torch_available():
             raise UsageError("--engine torch needs PyTorch: pip install 'rnnkit[torch]' (or torch==2.13.0)")
-        from rnnkit.torch_engine.runtime import TorchRuntime
+        from rnnkit.runtime.torch_runtime import TorchRuntime
 
         return TorchRuntime(model_config, train_config, params=params, seed=seed, device=device, compile=compile)
     raise UsageError(f"unknown engine {engine!r}: choose numpy or torch")

@@ -9,7 +9,8 @@ torch = pytest.importorskip("torch")
 
 from rnnkit.config import ModelConfig  # noqa: E402
 from rnnkit.errors import UsageError  # noqa: E402
-from rnnkit.torch_engine import TorchCharLM, TorchOptions, detach_state  # noqa: E402
+from rnnkit.models.charlm.torch_model import TorchCharLM  # noqa: E402
+from rnnkit.torch_engine import TorchOptions, detach_state  # noqa: E402
 
 V, N, T = 11, 3, 6
 

@@ -35,8 +35,8 @@ import weakref
 
 import numpy as np
 
-from rnnkit.numpy_engine.blas import blas_threads_here, limit_blas_threads_here
-from rnnkit.numpy_engine.parallel import shard_bounds, stack_states, state_rows
+from rnnkit.runtime.blas import blas_threads_here, limit_blas_threads_here
+from rnnkit.runtime.shards import shard_bounds, stack_states, state_rows
 
 
 def _layout(params: dict) -> tuple[list[tuple[str, tuple, str, int]], int]:
@@ -89,7 +89,7 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameter numbe
 
 def _worker(conn, config, layout, param_buffer, grad_buffer) -> None:
     """A worker's loop: run CharLM.loss / evaluate on the shards it is sent, until told to stop."""
-    from rnnkit.numpy_engine.charlm import CharLM
+    from rnnkit.models.charlm.numpy_model import CharLM
 
     # Ctrl-C reaches the whole process group: the parent decides what to do (save a checkpoint),
     # so a worker ignores it and finishes the shard it has, keeping the pipe in step.

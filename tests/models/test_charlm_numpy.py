@@ -11,9 +11,9 @@ from gradutil import TOL, TOL_RECURRENT, assert_close, assert_grad
 
 from rnnkit.cli import main
 from rnnkit.config import ModelConfig
-from rnnkit.numpy_engine import charlm as charlm_module
+from rnnkit.models.charlm import numpy_model as charlm_module
 from rnnkit.numpy_engine import checks, gru, lstm, rnn
-from rnnkit.numpy_engine.charlm import CharLM
+from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient
 from rnnkit.numpy_engine.layers import (
     temporal_affine_backward, temporal_affine_forward, temporal_softmax_loss, word_embedding_backward,

@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.config import SHARED_CELLS, ModelConfig, TrainConfig
-from rnnkit.numpy_engine.charlm import init_params
-from rnnkit.torch_engine.charlm import TorchCharLM
-from rnnkit.torch_engine.device import autocast, decode_bytes, encode_bytes, resolve_device, rng_states, set_rng_states
-from rnnkit.torch_engine.distributed import Group, join
+from rnnkit.models.charlm.numpy_model import init_params
+from rnnkit.models.charlm.torch_model import TorchCharLM
+from rnnkit.runtime.torch_device import autocast, decode_bytes, encode_bytes, resolve_device, rng_states, set_rng_states
+from rnnkit.runtime.distributed import Group, join
 from rnnkit.torch_engine.options import TorchOptions
 from rnnkit.torch_engine.optim import Optimizer, clip_gradients
 from rnnkit.torch_engine.recurrent import detach_state
