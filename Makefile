@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,test]'
 	touch $(STAMP)
 
-# Real corpora from Debian's packages (King James Bible, Reina-Valera 1909). Optional: without
-# them the tests that need them skip, naming this command, and `--data kjv` explains how to install.
+# Real corpora from Debian's packages (King James Bible, Reina-Valera 1909), and the vaderSentiment
+# 3.3.2 source distribution (the movie-review snippets of `--data mr`), which the venv's pip downloads
+# into the data folder ($RNNKIT_DATA, else $RNNKIT_CACHE/data, else ~/.cache/rnnkit/data) when it
+# is missing. Optional: without them the tests that need them skip, naming this command, and
+# `--data kjv` or `--data mr` explains how to get them.
 data:
 	@if dpkg -s sword-text-kjv sword-text-sparv >/dev/null 2>&1; then \
 	  echo "corpora: sword-text-kjv and sword-text-sparv are installed"; \
@@ -26,6 +29,14 @@ data:
 	    || echo "warning: could not install sword-text-kjv/sword-text-sparv; the tests that need them will skip"; \
 	else \
 	  echo "note: run 'sudo apt-get install -y sword-text-kjv sword-text-sparv' for the Bible corpora (optional)"; \
+	fi
+	@dir="$${RNNKIT_DATA:-$${RNNKIT_CACHE:-$$HOME/.cache/rnnkit}/data}"; \
+	py="$(BIN)/python"; [ -x "$$py" ] || py="$(PYTHON)"; \
+	if [ -f "$$dir/vaderSentiment-3.3.2.tar.gz" ]; then \
+	  echo "sentiment: $$dir/vaderSentiment-3.3.2.tar.gz is present"; \
+	else \
+	  (mkdir -p "$$dir" && "$$py" -m pip download --quiet --no-deps --no-binary :all: vaderSentiment==3.3.2 -d "$$dir") \
+	    || echo "warning: could not download the vaderSentiment sdist into $$dir; --data mr and the tests that need it will skip"; \
 	fi
 
 demo: $(STAMP)
