@@ -100,7 +100,8 @@ class ClassificationBatcher:
         if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
             raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
         self.seed, self.shuffle, self.bucket = int(seed), bool(shuffle), bool(bucket)
-        self.drop_last, self.max_len, self.pad_id = bool(drop_last), max_len, pad_id
+        self.max_len = None if max_len is None else _positive_int(max_len, "max_len")
+        self.drop_last, self.pad_id = bool(drop_last), pad_id
         if not self.sequences:
             raise UsageError("no examples to batch")
         if self.steps_per_epoch == 0:

@@ -140,6 +140,8 @@ def test_bad_inputs_are_usage_errors():
         ClassificationBatcher([np.array([3]), np.array([], int)], [0, 1], 2)
     with pytest.raises(UsageError, match="batch size must be a positive integer"):
         ClassificationBatcher(sequences, labels, 0)
+    with pytest.raises(UsageError, match="max_len must be a positive integer"):
+        ClassificationBatcher(sequences, labels, 2, max_len=0)
     with pytest.raises(UsageError, match="seed"):
         ClassificationBatcher(sequences, labels, 2, seed=-1)
     with pytest.raises(UsageError, match="too few for one batch of 8"):
