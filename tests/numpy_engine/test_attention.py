@@ -199,8 +199,10 @@ def test_decoder_loop_with_keys_projected_once_equals_the_full_form_per_step():
     want_dkeys, want_dWk = np.zeros_like(a["keys"]), np.zeros_like(a["Wk"])
     for q in queries:
         dcontext = rng.standard_normal((N, Dv))
-        c1, w1, cache1 = additive_attention_projected_forward(q, keys_proj, a["values"], MASK, a["Wq"], a["b"], a["v"])
-        c2, w2, cache2 = additive_attention_forward(q, a["keys"], a["values"], MASK, a["Wq"], a["Wk"], a["b"], a["v"])
+        c1, w1, cache1 = additive_attention_projected_forward(q, keys_proj, a["values"], MASK,
+                                                              a["Wq"], a["b"], a["v"])
+        c2, w2, cache2 = additive_attention_forward(q, a["keys"], a["values"], MASK,
+                                                    a["Wq"], a["Wk"], a["b"], a["v"])
         assert_close(c1, c2)
         assert_close(w1, w2)
         dkeys_proj_sum += additive_attention_projected_backward(dcontext, cache1)[1]
