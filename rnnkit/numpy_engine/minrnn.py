@@ -38,15 +38,28 @@ from rnnkit.numpy_engine._timemajor import prev_states, time_major
 from rnnkit.numpy_engine.lstm import sigmoid
 
 
+def softplus(u):
+    """``log(1 + exp(u))``, shaped like u, as ``max(u, 0) + log(1 + exp(-|u|))``: no overflow, and
+    cheaper than np.logaddexp."""
+    out = np.exp(-np.abs(u))
+    out += 1.0
+    np.log(out, out=out)
+    out += np.maximum(u, 0.0)
+    return out
+
+
 def g_and_derivative(v):
     """The positive map of candidate states and its derivative: ``g(v) = v + 0.5``, ``g' = 1`` for
     v >= 0; ``sigmoid(v)``, ``sigmoid(v) (1 - sigmoid(v))`` below. Both (...) like v.
 
     At v = 0 exactly, g' is the right derivative, 1 (torch's autograd gives 0 there: relu'(0) = 0).
     """
-    s = sigmoid(v)
-    above = v >= 0
-    return np.where(above, v + 0.5, s), np.where(above, 1.0, s * (1.0 - s))
+    s = sigmoid(np.minimum(v, 0.0))  # sigmoid(v) below 0, 0.5 above
+    g = np.maximum(v, 0.0)
+    g += s
+    dg = s * (1.0 - s)
+    np.copyto(dg, 1.0, where=v >= 0)
+    return g, dg
 
 
 def _mingru_coefficients(k):
@@ -66,7 +79,7 @@ def _mingru_coefficients_backward(da, db, saved):
 def _minlstm_coefficients(k):
     """k (..., 3H) -> a, b (..., H) and what the backward needs."""
     k_f, k_i, k_h = np.split(k, 3, axis=-1)
-    i_n = sigmoid(np.logaddexp(0.0, -k_f) - np.logaddexp(0.0, -k_i))  # i' = i / (f + i)
+    i_n = sigmoid(softplus(-k_f) - softplus(-k_i))  # i' = i / (f + i)
     gh, dg = g_and_derivative(k_h)
     return 1.0 - i_n, i_n * gh, (sigmoid(-k_f), sigmoid(-k_i), i_n, gh, dg)
 

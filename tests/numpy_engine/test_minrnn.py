@@ -33,6 +33,12 @@ def upstream(seed, steps=T):
     return randn(rng, N, steps, H), randn(rng, N, H)
 
 
+def test_softplus_is_stable_and_exact():
+    u = np.array([-800.0, -30.0, -1.0, 0.0, 2.5, 30.0, 800.0])
+    with np.errstate(over="raise", invalid="raise"):  # exp underflowing to 0 is intended
+        assert_close(minrnn.softplus(u), np.logaddexp(0.0, u), tol=1e-15)
+
+
 def test_g_and_its_derivative():
     v = np.array([-30.0, -2.0, -0.3, 0.2, 1.5, 40.0])
     g, dg = minrnn.g_and_derivative(v)
