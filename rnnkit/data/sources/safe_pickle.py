@@ -24,6 +24,7 @@ array's state are unpickled by the same unpickler, so they obey the same rule.
 
 from __future__ import annotations
 
+import _codecs
 import io
 import pickle
 from pathlib import Path
@@ -43,7 +44,7 @@ _BUILTINS = {"set": set, "frozenset": frozenset, "bytearray": bytearray, "comple
 ALLOWED: dict[tuple[str, str], object] = {
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
-    ("_codecs", "encode"): __import__("_codecs").encode,
+    ("_codecs", "encode"): _codecs.encode,
     **{(module, name): obj for module in ("numpy.core.multiarray", "numpy._core.multiarray")
        for name, obj in _CORE.items()},
     **{(module, "_frombuffer"): _numeric._frombuffer

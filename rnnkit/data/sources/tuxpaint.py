@@ -93,8 +93,10 @@ def _convert(root: Path, texts: list[Path], pngs: list[Path], size: int) -> dict
         picture = text.with_suffix(".png")
         caption = read_caption(text)
         if not picture.is_file():
-            skipped_svg += text.with_suffix(".svg").is_file()
-            no_image += not text.with_suffix(".svg").is_file()
+            if text.with_suffix(".svg").is_file():
+                skipped_svg += 1
+            else:
+                no_image += 1
             continue
         if not caption:
             continue   # an empty caption teaches nothing; the PNG counts as uncaptioned
