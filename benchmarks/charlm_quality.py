@@ -92,9 +92,9 @@ def main(argv=None) -> int:
             print("the rnnkit run's vocabulary differs from the corpus read here", file=sys.stderr)
             return 1
         progress = checkpoint.meta["progress"]
-        runtime = make_runtime("numpy", checkpoint.model_config, params=checkpoint.params)
+        runtime = make_runtime("numpy", checkpoint.spec, params=checkpoint.params)
         rk_params = sum(v.size for v in checkpoint.params.values())
-        input_kind = checkpoint.model_config.embed_dim or "one-hot"
+        input_kind = checkpoint.spec.embed_dim or "one-hot"
         print("  evaluating rnnkit ...", flush=True)
         rk_bpc, evaluated = bpc_on(runtime, corpus.val, eval_chars)
 

@@ -49,7 +49,8 @@ import numpy as np  # noqa: E402
 
 from _common import (TorchBaseline, bpc_on, configure_torch, interleaved_step_times,  # noqa: E402
                      load_corpus_or_stdlib, median, print_header, print_table, rate)
-from rnnkit.config import ModelConfig, TrainConfig  # noqa: E402
+from rnnkit.config import TrainConfig  # noqa: E402
+from rnnkit.models.charlm.spec import CharLMSpec  # noqa: E402
 from rnnkit.data import TBPTTStream  # noqa: E402
 from rnnkit.runtime import make_runtime  # noqa: E402
 
@@ -73,7 +74,7 @@ def engine_speeds(args, torch) -> None:
           f"x {args.per_round} timed steps; chars/s = N*T / median step time\n")
     rows = []
     for label, H, L, N, T in SIZES:
-        model_config = ModelConfig(cell="lstm", vocab_size=V, hidden=H, layers=L, embed_dim=rnnkit_embed)
+        model_config = CharLMSpec(cell="lstm", vocab_size=V, hidden=H, layers=L, embed_dim=rnnkit_embed)
         runtime = make_runtime("numpy", model_config, TrainConfig(batch=N, seq_len=T), seed=0)
         np_stream = TBPTTStream(corpus.train, N, T)
         baseline = TorchBaseline(V, H, L, embed_dim=args.embed, seed=0)
@@ -83,7 +84,7 @@ def engine_speeds(args, torch) -> None:
             if np_stream.at_start:
                 runtime.reset_state(N)
             x, y = np_stream.next_batch()
-            runtime.train_step(x, y, 2e-3)
+            runtime.train_step((x, y), 2e-3)
 
         def torch_step():
             if torch_stream.at_start:
@@ -234,7 +235,7 @@ def minchar_comparison(args) -> None:
     mc_bpc, evaluated = bpc_on(minchar, corpus.val, args.eval_chars)
 
     print(f"  training rnnkit for {args.seconds:g} s ...", flush=True)
-    model_config = ModelConfig(vocab_size=1, cell=args.rnnkit_cell, hidden=args.rnnkit_hidden)  # others: default
+    model_config = CharLMSpec(vocab_size=1, cell=args.rnnkit_cell, hidden=args.rnnkit_hidden)  # others: default
     train_config = TrainConfig(data=corpus.name, minutes=args.seconds / 60.0, eval_chars=args.eval_chars)
     with tempfile.TemporaryDirectory(prefix="rnnkit-bench-") as run_dir:
         trainer = Trainer(model_config, train_config, run_dir, corpus=corpus, log_stream=io.StringIO())

@@ -31,7 +31,8 @@ import io  # noqa: E402
 import tempfile  # noqa: E402
 
 from _common import bpc_on, configure_torch, load_corpus_or_stdlib, print_header, print_table, rate  # noqa: E402
-from rnnkit.config import ModelConfig, TrainConfig  # noqa: E402
+from rnnkit.config import TrainConfig  # noqa: E402
+from rnnkit.models.charlm.spec import CharLMSpec  # noqa: E402
 
 CELLS = ("lstm", "mingru")
 
@@ -40,7 +41,7 @@ def train_and_evaluate(args, corpus, cell: str, seq_len: int) -> list:
     """Train one model for the time budget; returns its table row."""
     from rnnkit.training.loop import Trainer
 
-    model = ModelConfig(cell=cell, vocab_size=1, hidden=args.hidden, layers=args.layers, embed_dim=args.embed)
+    model = CharLMSpec(cell=cell, vocab_size=1, hidden=args.hidden, layers=args.layers, embed_dim=args.embed)
     train = TrainConfig(data=corpus.name, batch=args.batch, seq_len=seq_len, minutes=args.minutes,
                         eval_every=10**9, eval_chars=args.eval_chars, engine="torch", seed=0)
     with tempfile.TemporaryDirectory(prefix="rnnkit-bench-") as run_dir:

@@ -50,10 +50,11 @@ class PlainLSTM:
 
 def rnnkit_runtime(cell, V, H, L, N, T, embed, device, path="auto"):
     """rnnkit's TorchRuntime for a character model of ``cell``, Adam 2e-3, norm clip 5."""
-    from rnnkit.config import ModelConfig, TrainConfig
+    from rnnkit.config import TrainConfig
+    from rnnkit.models.charlm.spec import CharLMSpec
     from rnnkit.torch_engine import TorchOptions
     from rnnkit.runtime.torch_runtime import TorchRuntime
 
-    config = ModelConfig(cell=cell, vocab_size=V, hidden=H, layers=L, embed_dim=embed)
+    config = CharLMSpec(cell=cell, vocab_size=V, hidden=H, layers=L, embed_dim=embed)
     train = TrainConfig(batch=N, seq_len=T, optimizer="adam", lr=LR, clip=CLIP)
     return TorchRuntime(config, train, seed=0, device=device, options=TorchOptions(path=path))

@@ -66,7 +66,7 @@ def child(args) -> None:
         step = model.train_step
     else:
         model = rnnkit_runtime(spec[0], VOCAB, H, args.layers, N, T, args.embed, device.type, path=spec[1])
-        step = lambda x, y: model.train_step(x, y, LR)  # noqa: E731
+        step = lambda x, y: model.train_step((x, y), LR)  # noqa: E731
     rng = np.random.default_rng(0)
     batches = [(rng.integers(0, VOCAB, (N, T)), rng.integers(0, VOCAB, (N, T))) for _ in range(args.steps)]
     before = peak_rss_mb()

@@ -74,7 +74,7 @@ def engines(args, torch, corpus, device) -> None:
         ours = rnnkit_runtime("lstm", V, H, L, N, T, args.embed, device.type)
         plain = PlainLSTM(torch, V, H, L, args.embed, device)
         seconds = measure(args, {
-            "rnnkit": stepper(corpus, N, T, ours.reset_state, lambda x, y: ours.train_step(x, y, LR)),
+            "rnnkit": stepper(corpus, N, T, ours.reset_state, lambda x, y: ours.train_step((x, y), LR)),
             "nn.LSTM": stepper(corpus, N, T, plain.reset_state, plain.train_step),
         })
         ours_rate, plain_rate = N * T / seconds["rnnkit"], N * T / seconds["nn.LSTM"]
@@ -97,7 +97,7 @@ def explicit(args, torch, corpus, device) -> None:
             "lstm explicit": rnnkit_runtime("lstm", V, H, L, N, T, args.embed, device.type, path="explicit"),
             "lnlstm explicit": rnnkit_runtime("lnlstm", V, H, L, N, T, args.embed, device.type),
         }
-        seconds = measure(args, {name: stepper(corpus, N, T, rt.reset_state, lambda x, y, rt=rt: rt.train_step(x, y, LR))
+        seconds = measure(args, {name: stepper(corpus, N, T, rt.reset_state, lambda x, y, rt=rt: rt.train_step((x, y), LR))
                                  for name, rt in runtimes.items()})
         fused = seconds["lstm fused"]
         row = [label, L, N, T, rate(N * T / fused)]

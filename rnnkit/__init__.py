@@ -4,7 +4,8 @@ The NumPy engine (``rnnkit.numpy_engine``) is the hand-written reference; the Py
 (``rnnkit.torch_engine``, optional) computes the same models. Both read and write one model format.
 """
 
-from rnnkit.config import ModelConfig, TrainConfig
+from rnnkit.config import TrainConfig
+from rnnkit.models.charlm.spec import CharLMSpec
 from rnnkit.data import Vocab, load_corpus
 from rnnkit.runtime import make_runtime
 from rnnkit.errors import UsageError
@@ -14,6 +15,6 @@ from rnnkit.training.checkpoint import load_checkpoint, save_checkpoint
 __version__ = "0.1.0"
 
 __all__ = [
-    "ModelConfig", "TrainConfig", "UsageError", "Vocab", "generate", "load_checkpoint", "load_corpus",
+    "CharLMSpec", "TrainConfig", "UsageError", "Vocab", "generate", "load_checkpoint", "load_corpus",
     "make_runtime", "save_checkpoint", "__version__",
 ]

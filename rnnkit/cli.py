@@ -15,9 +15,11 @@ from rnnkit import __version__
 from rnnkit.errors import UsageError
 
 COMMANDS = {
-    "train": "train a character-level language model",
-    "sample": "generate text from a trained model, one character at a time",
-    "eval": "bits per character of a trained model on a text",
+    "train": "train a model on a task (charlm, sentiment)",
+    "eval": "the metrics of a trained model on its data or other data",
+    "predict": "run a trained model on inputs (a label and its probability, the next characters)",
+    "sample": "generate text from a character model, one character at a time",
+    "tasks": "list the tasks, their data sources and whether they are installed",
     "gradcheck": "check every hand-written backward pass against numerical gradients",
     "hello": "the lecture's example: learn 'hello' over the vocabulary [h, e, l, o]",
 }

@@ -1,7 +1,6 @@
-"""Typed configuration of a character-level language model.
+"""Typed configuration of training (how a model is trained), and the JSON loader of config dataclasses.
 
-A :class:`ModelConfig` plus a flat dict of named arrays (see docs/architecture.md) is the whole model:
-both engines build the same network from it, and checkpoints store it as JSON.
+What a model is lives in its spec (rnnkit/models/<kind>/spec.py); what a task reads in its task.
 """
 
 from __future__ import annotations
@@ -9,12 +8,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from rnnkit.errors import UsageError
-
-#: Cells both engines compute.
-SHARED_CELLS = ("rnn", "lstm", "gru")
-#: Cells only the PyTorch engine computes (its explicit path; see docs/torch_engine.md).
-TORCH_CELLS = ("lnlstm", "mingru", "minlstm")
-CELLS = SHARED_CELLS + TORCH_CELLS
 
 def dataclass_from_json(cls, data, what: str, ignore_unknown: bool = False):
     """Build the dataclass ``cls`` from a JSON object, as read from a checkpoint or a file.
@@ -30,98 +23,6 @@ def dataclass_from_json(cls, data, what: str, ignore_unknown: bool = False):
     if unknown and not ignore_unknown:
         raise UsageError(f"{what}: unknown fields {', '.join(sorted(unknown))}")
     return cls(**{k: v for k, v in data.items() if k in known})
-
-
-#: How many H-wide blocks each cell's weight matrices hold along their second axis.
-GATES = {"rnn": 1, "lstm": 4, "gru": 3, "lnlstm": 4, "mingru": 2, "minlstm": 3}
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Shape of a character model: ids -> embedding (or one-hot) -> L recurrent layers -> affine.
-
-    Attributes:
-        cell: ``rnn``, ``lstm`` or ``gru`` (both engines), or ``lnlstm`` (layer-normalised LSTM),
-            ``mingru``, ``minlstm`` (the torch engine only).
-        vocab_size: V, the number of distinct tokens.
-        hidden: H, the hidden size of every recurrent layer.
-        layers: L, how many recurrent layers are stacked.
-        embed_dim: E, the embedding width; 0 feeds one-hot vectors (then layer 0's Wx is (V, G*H)).
-        dropout: the probability of zeroing an activation between layers (and before the head).
-        highway: highway gates between stacked layers (the torch engine only).
-    """
-
-    cell: str = "lstm"
-    vocab_size: int = 0
-    hidden: int = 128
-    layers: int = 1
-    embed_dim: int = 0
-    dropout: float = 0.0
-    highway: bool = False
-
-    def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise UsageError(f"unknown cell {self.cell!r}: choose one of {', '.join(CELLS)}")
-        for name in ("vocab_size", "hidden", "layers"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise UsageError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.embed_dim, int) or self.embed_dim < 0:
-            raise UsageError(f"embed_dim must be 0 (one-hot) or a positive integer, got {self.embed_dim!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise UsageError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not isinstance(self.highway, bool):
-            raise UsageError(f"highway must be true or false, got {self.highway!r}")
-
-    @property
-    def gates(self) -> int:
-        """G: 1 for rnn, 4 for lstm and lnlstm, 3 for gru and minlstm, 2 for mingru."""
-        return GATES[self.cell]
-
-    @property
-    def input_size(self) -> int:
-        """D_0, the width of what layer 0 reads: E, or V for one-hot input."""
-        return self.embed_dim or self.vocab_size
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "ModelConfig":
-        return dataclass_from_json(cls, data, "model configuration")
-
-    def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        """The name and shape of every parameter, in a fixed order (the shared model format).
-
-        Per layer l, with D the layer's input width: ``Wx (D, G*H)``, then ``Wh (H, G*H)`` (not for
-        mingru / minlstm, whose gates read x alone), then the biases: ``b (G*H,)``, or ``bx, bh``
-        for gru; lnlstm adds the layer-norm gains and bias ``gx, gh (4H,)``, ``gc, bc (H,)``.
-        Highway gates ``rnn.highway.{l}.W (H, H)``, ``.b (H,)`` for l >= 1 follow the layers.
-        """
-        H, G, V = self.hidden, self.gates, self.vocab_size
-        shapes: dict[str, tuple[int, ...]] = {}
-        if self.embed_dim:
-            shapes["embed.W"] = (V, self.embed_dim)
-        for layer in range(self.layers):
-            D = self.input_size if layer == 0 else H
-            prefix = f"rnn.{layer}."
-            shapes[prefix + "Wx"] = (D, G * H)
-            if self.cell not in ("mingru", "minlstm"):
-                shapes[prefix + "Wh"] = (H, G * H)
-            if self.cell == "gru":
-                shapes[prefix + "bx"] = (G * H,)
-                shapes[prefix + "bh"] = (G * H,)
-            else:
-                shapes[prefix + "b"] = (G * H,)
-            if self.cell == "lnlstm":
-                shapes.update({prefix + "gx": (G * H,), prefix + "gh": (G * H,), prefix + "gc": (H,), prefix + "bc": (H,)})
-        if self.highway:
-            for layer in range(1, self.layers):
-                shapes[f"rnn.highway.{layer}.W"] = (H, H)
-                shapes[f"rnn.highway.{layer}.b"] = (H,)
-        shapes["head.W"] = (H, V)
-        shapes["head.b"] = (V,)
-        return shapes
 
 
 SCHEDULES = ("auto", "constant", "exp", "cosine", "wsd")

@@ -16,8 +16,9 @@ def add_model_arguments(p) -> None:
 
 
 def load_runtime(args):
-    """(checkpoint, runtime) for ``args.checkpoint`` on ``args.engine`` (NumPy unless the user names torch)."""
-    checkpoint = load_checkpoint(args.checkpoint)
+    """(checkpoint, runtime) for ``args.checkpoint`` on ``args.engine`` (NumPy unless the user names
+    torch); only the parameters are read, not the training state."""
+    checkpoint = load_checkpoint(args.checkpoint, training_state=False)
     engine = args.engine or default_engine()
-    runtime = make_runtime(engine, checkpoint.model_config, params=checkpoint.params, device=args.device)
+    runtime = make_runtime(engine, checkpoint.spec, params=checkpoint.params, device=args.device)
     return checkpoint, runtime

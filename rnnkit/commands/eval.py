@@ -1,11 +1,13 @@
-"""Bits per character of a trained model on a text.
+"""Evaluate a trained model: the metrics of its task on a split of its data, or on other data.
 
-The text is read as --batch contiguous streams with the hidden state carried along, so every
-character is predicted from all the text before it in its stream.
+charlm: bits per character. The text is read as --batch contiguous streams with the hidden state
+carried along, so every character is predicted from all the text before it in its stream.
+sentiment: accuracy and mean cross-entropy. The JSON keys (--json) are the metric names.
 
 examples:
-  rnnkit eval runs/kjv --data kjv --split val      # the run's own held-out part
-  rnnkit eval runs/charlm --data notes.txt --json
+  rnnkit eval runs/charlm                           # the run's own held-out text
+  rnnkit eval runs/charlm --data notes.txt --json   # all of another text
+  rnnkit eval runs/mr --split test --json           # sentiment: the test split
 """
 
 from __future__ import annotations
@@ -15,35 +17,68 @@ import time
 
 from rnnkit.commands._args import positive_int
 from rnnkit.commands._model import add_model_arguments, load_runtime
-from rnnkit.data.corpora import CORPORA, load_corpus
+from rnnkit.config import TrainConfig
+from rnnkit.data.corpora import load_corpus
+from rnnkit.errors import UsageError
 from rnnkit.training.evaluate import evaluate_tokens
 from rnnkit.training.metrics import bits_per_char
 
 
 def add_arguments(p) -> None:
     add_model_arguments(p)
-    p.add_argument("--data", required=True, help=f"a corpus name ({', '.join(CORPORA)}) or a text file")
-    p.add_argument("--split", choices=("all", "val"), default="all",
-                   help="all of the text, or only its validation part as training held it out (default: all)")
-    p.add_argument("--batch", type=positive_int, default=64, help="parallel streams (default: 64)")
-    p.add_argument("--seq-len", type=positive_int, default=128, help="steps per chunk (default: 128)")
+    p.add_argument("--data", help="other data than the run's: a corpus name or text file (charlm), "
+                                  "mr or a TSV file (sentiment)")
+    p.add_argument("--split", choices=("all", "train", "val", "test"),
+                   help="which part: charlm val (held out in training) or all; sentiment train, val or test "
+                        "(default: val; all with charlm --data)")
+    p.add_argument("--batch", type=positive_int, default=64, help="charlm: parallel streams (default: 64)")
+    p.add_argument("--seq-len", type=positive_int, default=128, help="charlm: steps per chunk (default: 128)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a sentence")
+
+
+def _charlm(args, checkpoint, runtime) -> dict:
+    split = args.split or ("all" if args.data else "val")
+    if split not in ("all", "val"):
+        raise UsageError(f"a character model's text has the parts 'val' and 'all', not {split!r}")
+    vocab = checkpoint.vocab
+    data = args.data or checkpoint.task.get("data") or "stdlib"
+    val_fraction = checkpoint.meta.get("train", {}).get("val_fraction", 0.05)
+    corpus = load_corpus(data, vocab.mode, vocab=vocab, val_fraction=val_fraction)
+    tokens = corpus.val if split == "val" else corpus.tokens
+    nats, count = evaluate_tokens(runtime, tokens, batch=args.batch, seq_len=args.seq_len)
+    return {"bpc": bits_per_char(nats, count), "chars": count, "nats": nats, "data": data, "split": split}
+
+
+def _sentiment(args, checkpoint, runtime) -> dict:
+    from rnnkit.tasks.sentiment import SentimentTask
+
+    split = args.split or "val"
+    if split == "all":
+        raise UsageError("a sentiment data set has the splits train, val and test")
+    cfg = TrainConfig.from_json({**checkpoint.meta.get("train", {}), "batch": 1})
+    task = SentimentTask.from_checkpoint(cfg, checkpoint, data=args.data)
+    metrics = task.evaluate(runtime, split)
+    return {**metrics, "count": len(task.data.splits()[split]), "data": args.data or cfg.data, "split": split}
+
+
+EVALUATORS = {"charlm": _charlm, "sentiment": _sentiment}
 
 
 def run(args) -> int:
     checkpoint, runtime = load_runtime(args)
-    vocab = checkpoint.vocab
-    val_fraction = checkpoint.meta.get("train", {}).get("val_fraction", 0.05)
-    corpus = load_corpus(args.data, vocab.mode, vocab=vocab, val_fraction=val_fraction)
-    tokens = corpus.val if args.split == "val" else corpus.tokens
+    task = checkpoint.task.get("name")
+    if task not in EVALUATORS:
+        raise UsageError(f"{checkpoint.path} was trained on task {task!r}, which this rnnkit cannot evaluate")
     start = time.perf_counter()
-    nats, count = evaluate_tokens(runtime, tokens, batch=args.batch, seq_len=args.seq_len)
+    result = EVALUATORS[task](args, checkpoint, runtime)
     seconds = time.perf_counter() - start
-    bpc = bits_per_char(nats, count)
     if args.json:
-        print(json.dumps({"bpc": bpc, "chars": count, "nats": nats, "data": args.data, "split": args.split,
-                          "checkpoint": str(checkpoint.path), "seconds": round(seconds, 3)}))
+        print(json.dumps({**result, "checkpoint": str(checkpoint.path), "seconds": round(seconds, 3)}))
+        return 0
+    if task == "charlm":
+        print(f"{result['bpc']:.4f} bits per character over {result['chars']:,} characters of {result['data']} "
+              f"({result['split']}); checkpoint {checkpoint.path}")
     else:
-        print(f"{bpc:.4f} bits per character over {count:,} characters of {args.data} ({args.split}); "
-              f"checkpoint {checkpoint.path}")
+        print(f"accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} nats over {result['count']:,} texts "
+              f"of {result['data']} ({result['split']}); checkpoint {checkpoint.path}")
     return 0

@@ -16,17 +16,18 @@ import sys
 import numpy as np
 
 from rnnkit.commands._args import positive_float, positive_int
-from rnnkit.config import CELLS, ModelConfig
+from rnnkit.cells import CELL_NAMES
 from rnnkit.data.vocab import Vocab
 from rnnkit.models.charlm.numpy_model import CharLM
+from rnnkit.models.charlm.spec import CharLMSpec
 from rnnkit.numpy_engine.optim import Adam
-from rnnkit.sampling import sample_from_logits
+from rnnkit.sampling import sample_from_logits, softmax
 
 WORD = "hello"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--cell", choices=CELLS, default="rnn", help="recurrent cell (default: rnn, as in the lecture)")
+    p.add_argument("--cell", choices=CELL_NAMES, default="rnn", help="recurrent cell (default: rnn, as in the lecture)")
     p.add_argument("--hidden", type=positive_int, default=8, help="hidden size (default: 8)")
     p.add_argument("--steps", type=positive_int, default=300, help="training steps (default: 300)")
     p.add_argument("--lr", type=positive_float, default=0.01, help="Adam learning rate (default: 0.01)")
@@ -39,8 +40,7 @@ def add_arguments(p) -> None:
 def target_probabilities(model: CharLM, ids: np.ndarray) -> np.ndarray:
     """P(correct next character) at every step of the word: shape (len(word) - 1,)."""
     logits, _, _ = model.forward(ids[None, :-1], model.init_state(1))
-    logits = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    probs = softmax(logits)
     return probs[np.arange(len(ids) - 1), ids[1:]]
 
 
@@ -60,7 +60,7 @@ def train_hello(cell="rnn", hidden=8, steps=300, lr=0.01, seed=0, report=None):
     """Train on "hello"; ``report(step, loss, probs)`` is called at a few steps. Returns the model."""
     vocab = Vocab.build(WORD)
     ids = vocab.encode(WORD)
-    model = CharLM.create(ModelConfig(cell=cell, vocab_size=len(vocab), hidden=hidden), seed=seed, dtype=np.float64)
+    model = CharLM.create(CharLMSpec(cell=cell, vocab_size=len(vocab), hidden=hidden, embed_dim=0), seed=seed, dtype=np.float64)
     optimizer = Adam(lr)
     shown = {1, 10, 25, 50, 100, steps}
     for step in range(1, steps + 1):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from rnnkit.commands._args import non_negative_int, positive_float, positive_int
 from rnnkit.commands._model import add_model_arguments, load_runtime
+from rnnkit.errors import UsageError
 from rnnkit.generate import print_sample
 
 
@@ -29,6 +30,9 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     checkpoint, runtime = load_runtime(args)
+    if checkpoint.kind != "charlm":
+        raise UsageError(f"{checkpoint.path} holds a {checkpoint.kind} model; 'rnnkit sample' generates text from a "
+                         f"character model. Use 'rnnkit predict {args.checkpoint} TEXT'")
     print_sample(runtime, checkpoint.vocab, prime=args.prime, length=args.length, temperature=args.temperature,
                  top_k=args.top_k, greedy=args.greedy, seed=args.seed)
     return 0

@@ -1,14 +1,19 @@
-"""Train a character-level language model with truncated backpropagation through time.
+"""Train a model on a task: the character-level language model (--task charlm, the default) or
+sentiment classification (--task sentiment); `rnnkit tasks` lists them with their data.
 
-The corpus is cut into --batch contiguous streams; each step reads the next --seq-len characters
-of every stream, carries the hidden state over from the previous chunk, and back-propagates only
-through the chunk. Checkpoints, metrics and the configuration go to the run folder (--out).
+charlm: the corpus is cut into --batch contiguous streams; each step reads the next --seq-len
+characters of every stream, carries the hidden state over from the previous chunk, and
+back-propagates only through the chunk (truncated BPTT). sentiment: each step reads --batch
+sentences, padded to the longest (masked), and back-propagates through each whole sentence.
+Checkpoints, metrics and the configuration go to the run folder (--out).
 
 examples:
   rnnkit train --minutes 2                         # LSTM on the Python standard library's source
   rnnkit train --data kjv --cell gru --layers 2 --hidden 256 --steps 5000 --out runs/kjv
   rnnkit train --resume runs/kjv --steps 10000     # continue that run to step 10000
   rnnkit train --data my.txt --byte-mode --dropout 0.2
+  rnnkit train --task sentiment --data mr --minutes 5 --out runs/mr
+  rnnkit train --task sentiment --data reviews.tsv --bidirectional --pool max --out runs/reviews
 """
 
 from __future__ import annotations
@@ -18,41 +23,52 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
+from rnnkit.cells import CELL_NAMES
 from rnnkit.commands._args import fraction, non_negative_float, non_negative_int, positive_float, positive_int, probability
-from rnnkit.config import CELLS, ENGINES, SCHEDULES, ModelConfig, TrainConfig
+from rnnkit.config import ENGINES, SCHEDULES, TrainConfig
 from rnnkit.errors import UsageError
+from rnnkit.models import spec_class
+from rnnkit.numpy_engine.optim import OPTIMIZERS
+from rnnkit.tasks import TASKS, task_class
 from rnnkit.training.checkpoint import LATEST, load_checkpoint
 
-DEFAULT_STEPS = 2000
-DEFAULT_EMBED = 64  # learns faster than one-hot input at no cost in speed (see docs/charlm.md)
-DEFAULT_OUT = "runs/charlm"
-#: Flags a resumed run may change: budgets and how often to evaluate. Everything else must stay.
-RESUMABLE = {"steps", "minutes", "eval_every", "eval_chars"}
-MODEL_FLAGS = {"cell", "hidden", "layers", "embed_dim", "dropout", "highway"}
+#: Flags a resumed run may change: budgets, how often to evaluate, and where the data is (the
+#: same data at another place: the task refuses data that gives another vocabulary, length or
+#: labels). Everything else must stay.
+RESUMABLE = {"steps", "minutes", "eval_every", "eval_chars", "data"}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = TrainConfig()
-    m = ModelConfig(vocab_size=1)  # defaults of the shape fields
+    p.add_argument("--task", choices=tuple(TASKS), help="what to learn (default: charlm)")
     data = p.add_argument_group("data")
-    data.add_argument("--data", help=f"a corpus name (stdlib, kjv, sparv) or a text file (default: {d.data})")
+    data.add_argument("--data", help="charlm: a corpus name (stdlib, kjv, sparv, linux) or a text file "
+                                     "(default: stdlib); sentiment: mr or a TSV file of label TAB text (default: mr)")
     data.add_argument("--byte-mode", action="store_const", const="byte", dest="mode",
-                      help="read the text as bytes (any file, any encoding) instead of Unicode characters")
-    data.add_argument("--val-fraction", type=fraction, help=f"share of the text held out for validation (default: {d.val_fraction})")
+                      help="charlm: read the text as bytes (any file, any encoding) instead of Unicode characters")
+    data.add_argument("--val-fraction", type=fraction,
+                      help=f"charlm: share of the text held out for validation (default: {d.val_fraction})")
+    data.add_argument("--tokens", choices=("word", "char"), help="sentiment: word or character tokens (default: word)")
+    data.add_argument("--max-len", type=positive_int, help="sentiment: tokens read of each text (default: 100)")
+    data.add_argument("--min-count", type=positive_int,
+                      help="sentiment: rarer training words become <unk> (default: 1)")
     model = p.add_argument_group("model")
-    model.add_argument("--cell", choices=CELLS,
-                       help=f"recurrent cell; lnlstm, mingru and minlstm need --engine torch (default: {m.cell})")
-    model.add_argument("--hidden", type=positive_int, help=f"hidden size H (default: {m.hidden})")
-    model.add_argument("--layers", type=positive_int, help=f"stacked recurrent layers L (default: {m.layers})")
+    model.add_argument("--cell", choices=CELL_NAMES, help="recurrent cell (default: lstm)")
+    model.add_argument("--hidden", type=positive_int, help="hidden size H (default: charlm 128, sentiment 128)")
+    model.add_argument("--layers", type=positive_int, help="stacked recurrent layers L (default: 1)")
     model.add_argument("--embed", type=non_negative_int, dest="embed_dim",
-                       help=f"embedding size; 0 feeds one-hot characters (default: {DEFAULT_EMBED})")
-    model.add_argument("--dropout", type=probability, help="dropout between layers and before the output (default: 0)")
-    model.add_argument("--highway", action="store_true", default=None,
-                       help="highway gates between stacked layers (needs --engine torch)")
+                       help="embedding size; charlm: 0 feeds one-hot characters (default: charlm 64, sentiment 128)")
+    model.add_argument("--dropout", type=probability, help="dropout between layers and before the output "
+                                                            "(default: charlm 0, sentiment 0.5)")
+    model.add_argument("--highway", action="store_true", default=None, help="charlm: highway gates between stacked layers")
+    model.add_argument("--bidirectional", action="store_true", default=None,
+                       help="sentiment: read each text both ways")
+    model.add_argument("--pool", choices=("last", "mean", "max"),
+                       help="sentiment: the final state, or the mean or max of the states over time (default: max)")
     train = p.add_argument_group("training")
-    train.add_argument("--seq-len", type=positive_int, help=f"time steps per chunk, T (default: {d.seq_len})")
-    train.add_argument("--batch", type=positive_int, help=f"parallel streams, B (default: {d.batch})")
-    train.add_argument("--optimizer", choices=("sgd", "momentum", "adagrad", "rmsprop", "adam"),
+    train.add_argument("--seq-len", type=positive_int, help=f"charlm: time steps per chunk, T (default: {d.seq_len})")
+    train.add_argument("--batch", type=positive_int, help=f"streams (charlm) or sentences (sentiment) per step, B (default: {d.batch})")
+    train.add_argument("--optimizer", choices=OPTIMIZERS,
                        help=f"(default: {d.optimizer})")
     train.add_argument("--lr", type=positive_float, help=f"peak learning rate (default: {d.lr})")
     train.add_argument("--schedule", choices=SCHEDULES,
@@ -63,11 +79,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     train.add_argument("--clip", type=non_negative_float, help=f"gradient clipping threshold, 0 for none (default: {d.clip})")
     train.add_argument("--clip-mode", choices=("norm", "value"), help="clip the global norm or each value (default: norm)")
     budget = p.add_argument_group("budget, evaluation and output")
-    budget.add_argument("--steps", type=positive_int, help=f"total optimizer steps of the run (default: {DEFAULT_STEPS} when no --minutes)")
+    budget.add_argument("--steps", type=positive_int, help="total optimizer steps of the run (default when no --minutes: "
+                                                              "charlm 2000, sentiment 1500)")
     budget.add_argument("--minutes", type=positive_float, help="training time budget in minutes (evaluation time not counted)")
     budget.add_argument("--eval-every", type=positive_int, help=f"steps between validation, metrics and checkpoints (default: {d.eval_every})")
-    budget.add_argument("--eval-chars", type=positive_int, help=f"validation characters per evaluation (default: {d.eval_chars:,})")
-    budget.add_argument("--out", help=f"run folder for checkpoints and metrics (default: {DEFAULT_OUT})")
+    budget.add_argument("--eval-chars", type=positive_int, help=f"charlm: validation characters per evaluation (default: {d.eval_chars:,})")
+    budget.add_argument("--out", help="run folder for checkpoints and metrics (default: runs/<task>)")
     budget.add_argument("--resume", metavar="RUN_DIR", help="continue the run saved in RUN_DIR")
     budget.add_argument("--force", action="store_true", help="start afresh in --out even if it holds a run")
     budget.add_argument("--seed", type=int, help="random seed for weights, dropout and sampling (default: 0)")
@@ -80,42 +97,75 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                              "for H >= 64 and 8+ streams per worker (default: 0)")
     budget.add_argument("--dtype", choices=("float32", "float64"), help="parameter precision (default: float32)")
     budget.add_argument("--sample-length", type=non_negative_int, default=300,
-                        help="characters to sample when training ends, 0 for none (default: 300)")
+                        help="charlm: characters to sample when training ends, 0 for none (default: 300)")
 
 
 def _given(args, names) -> dict:
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
-def _fresh_configs(args):
-    train_given = _given(args, [f.name for f in fields(TrainConfig)])
-    if "steps" not in train_given and "minutes" not in train_given:
-        train_given["steps"] = DEFAULT_STEPS
-    model_given = {"embed_dim": DEFAULT_EMBED, **_given(args, MODEL_FLAGS)}
-    # vocab_size is a placeholder until the corpus is read (the trainer fills it in).
-    return ModelConfig(vocab_size=1, **model_given), TrainConfig(**train_given)
+def _check_flags_fit(args, task) -> None:
+    """A flag of another task is a mistake worth saying (--pool with --task charlm)."""
+    for flag, owner in (("mode", "charlm"), ("val_fraction", "charlm"), ("seq_len", "charlm"), ("highway", "charlm"),
+                        ("eval_chars", "charlm"), ("tokens", "sentiment"), ("max_len", "sentiment"),
+                        ("min_count", "sentiment"), ("bidirectional", "sentiment"), ("pool", "sentiment")):
+        if getattr(args, flag, None) is not None and owner != task.name:
+            name = "--byte-mode" if flag == "mode" else "--" + flag.replace("_", "-")
+            raise UsageError(f"{name} is a flag of --task {owner}, not of --task {task.name}")
 
 
-def _resumed_configs(args, checkpoint):
-    saved = TrainConfig.from_json(checkpoint.meta["train"])
-    given = _given(args, [f.name for f in fields(TrainConfig)]) | _given(args, MODEL_FLAGS)
+def _resolved(data: str, task_type) -> str:
+    """A data file as an absolute path, so that --resume works from any folder; a source name as it is."""
+    path = Path(data).expanduser()
+    if data in {source.name for source in task_type.sources()} or not path.exists():
+        return data
+    return str(path.resolve())
+
+
+def _fresh(args):
+    """(task, spec, TrainConfig) of a new run: the task's defaults, then the flags given; the spec's
+    data-dependent fields (vocabulary size, classes) come from the task's data."""
+    task_type = task_class(args.task or "charlm")
+    _check_flags_fit(args, task_type)
+    train_given = {**task_type.TRAIN_DEFAULTS, **_given(args, [f.name for f in fields(TrainConfig)])}
+    if "steps" not in _given(args, ["steps"]) and "minutes" in train_given:
+        train_given.pop("steps", None)
+    train_given["data"] = _resolved(train_given.get("data", TrainConfig.data), task_type)
+    cfg = TrainConfig(**train_given)
+    task = task_type.from_flags(cfg, args)
+    spec_type = spec_class(task.model_kind)
+    model_given = _given(args, [f.name for f in fields(spec_type)])
+    spec = spec_type(**{**task_type.MODEL_DEFAULTS, **model_given, **task.spec_fields()})
+    return task, spec, cfg
+
+
+def _resumed(args, checkpoint):
+    """(task, spec, TrainConfig) of a resumed run: everything as saved, but the budgets."""
+    saved = TrainConfig.from_json(checkpoint.meta.get("train"))
+    task_type = task_class(checkpoint.task.get("name"))
+    if args.task and args.task != task_type.name:
+        raise UsageError(f"the run in {checkpoint.path.parent} is a {task_type.name} run, not {args.task}")
+    given = _given(args, [f.name for f in fields(TrainConfig)]) | _given(args, [f.name for f in fields(type(checkpoint.spec))])
     # Repeating the original command with --resume is fine: only a value that differs is a change.
-    current = saved.to_json() | checkpoint.model_config.to_json()
+    current = saved.to_json() | checkpoint.spec.to_json()
     changed = sorted(k for k, v in given.items() if k not in RESUMABLE and v != current.get(k))
     if changed:
         flags = ", ".join("--" + k.replace("_", "-") for k in changed)
         raise UsageError(f"{flags} cannot change when resuming; a resumed run keeps its configuration "
-                         "(only --steps, --minutes, --eval-every and --eval-chars may change)")
+                         "(only --steps, --minutes, --eval-every, --eval-chars and where --data is may change)")
     overrides = {k: v for k, v in given.items() if k in RESUMABLE}
+    if "data" in overrides:
+        overrides["data"] = _resolved(overrides["data"], task_type)
     if "steps" in overrides or "minutes" in overrides:
         overrides.setdefault("steps", None)
         overrides.setdefault("minutes", None)
-    return checkpoint.model_config, replace(saved, **overrides)
+    cfg = replace(saved, **overrides)
+    return task_type.from_checkpoint(cfg, checkpoint), checkpoint.spec, cfg
 
 
 def run(args) -> int:
-    from rnnkit.training.loop import Trainer, TrainingDiverged
     from rnnkit.generate import print_sample
+    from rnnkit.training.loop import Trainer, TrainingDiverged
 
     if args.resume:
         run_dir = Path(args.resume)
@@ -125,31 +175,30 @@ def run(args) -> int:
         if args.out and Path(args.out) != run_dir:
             raise UsageError("--out and --resume name different folders; a resumed run stays in its folder")
         checkpoint = load_checkpoint(run_dir, prefer_best=False)
-        model_config, cfg = _resumed_configs(args, checkpoint)
+        task, spec, cfg = _resumed(args, checkpoint)
     else:
-        run_dir = Path(args.out or DEFAULT_OUT)
+        run_dir = Path(args.out or f"runs/{args.task or 'charlm'}")
         if (run_dir / LATEST).exists() and not args.force:
             raise UsageError(f"{run_dir} already holds a run; continue it with --resume {run_dir}, "
                              "start afresh with --force, or choose another --out")
         checkpoint = None
-        model_config, cfg = _fresh_configs(args)
-    trainer = Trainer(model_config, cfg, run_dir, checkpoint=checkpoint, device=args.device, compile=args.compile)
+        task, spec, cfg = _fresh(args)
+    trainer = Trainer(task, spec, cfg, run_dir, checkpoint=checkpoint, device=args.device, compile=args.compile)
     if not trainer.runtime.is_main:  # another process of a torchrun run: it trains in step, rank 0 reports
         try:
             return 130 if trainer.run().interrupted else 0
         except TrainingDiverged:
             return 1
     out = sys.stderr
-    print(f"data: {trainer.corpus.describe()}", file=out)
-    mc = trainer.model_config
+    print(f"data: {task.describe()}", file=out)
     n_params = sum(v.size for v in trainer.runtime.params_numpy().values())
-    print(f"model: {mc.layers} x {mc.cell} H={mc.hidden} V={mc.vocab_size} "
-          f"({'one-hot' if not mc.embed_dim else f'embedding {mc.embed_dim}'}), {n_params:,} parameters; "
-          f"engine {cfg.engine}", file=out)
+    print(f"model: {spec.kind} {spec.layers} x {spec.cell} H={spec.hidden} "
+          f"({', '.join(f'{k}={v}' for k, v in spec.to_json().items() if k not in ('cell', 'hidden', 'layers'))}), "
+          f"{n_params:,} parameters; engine {cfg.engine}", file=out)
     limit = " and ".join(x for x in (cfg.steps and f"{cfg.steps} steps", cfg.minutes and f"{cfg.minutes:g} min") if x)
     start = f" from step {trainer.progress.step}" if checkpoint else ""
-    print(f"training{start} for {limit}: batch {cfg.batch} x seq-len {cfg.seq_len}, {cfg.optimizer} "
-          f"lr {cfg.lr:g} ({trainer.schedule.kind} schedule), clip {cfg.clip:g}; run folder {run_dir}", file=out)
+    print(f"training{start} for {limit}: batch {cfg.batch}, {cfg.optimizer} lr {cfg.lr:g} "
+          f"({trainer.schedule.kind} schedule), clip {cfg.clip:g}; run folder {run_dir}", file=out)
     try:
         result = trainer.run()
     except TrainingDiverged as exc:
@@ -157,14 +206,15 @@ def run(args) -> int:
               f"is in {run_dir}", file=sys.stderr)
         return 1
     p = result.progress
-    best = f", best {p.best_bpc:.4f}" if p.best_bpc is not None else ""
-    val = f"{p.val_bpc:.4f}" if p.val_bpc is not None else "n/a"
-    print(f"done: step {p.step}, {p.tokens:,} characters in {p.elapsed:.0f} s "
-          f"({p.tokens / max(p.elapsed, 1e-9):,.0f} chars/s); validation bpc {val}{best}", file=out)
+    metric = task.metric
+    best = f", best {metric} {p.best:.4f}" if p.best is not None else ""
+    val = "  ".join(f"{k} {v:.4f}" for k, v in (p.val or {}).items()) or "n/a"
+    print(f"done: step {p.step}, {p.tokens:,} tokens in {p.elapsed:.0f} s "
+          f"({p.tokens / max(p.elapsed, 1e-9):,.0f} tokens/s); validation {val}{best}", file=out)
     if result.interrupted:
         print(f"resume with: rnnkit train --resume {run_dir}", file=out)
         return 130
-    if args.sample_length:
+    if task.name == "charlm" and args.sample_length:
         print("sample:", file=out)
-        print_sample(trainer.runtime, trainer.corpus.vocab, length=args.sample_length, seed=cfg.seed)
+        print_sample(trainer.runtime, task.vocab, length=args.sample_length, seed=cfg.seed)
     return 0

@@ -45,7 +45,7 @@ from rnnkit.errors import UsageError
 STDLIB_CHARS = 4_000_000
 _STDLIB_SKIP = {"test", "tests", "idle_test", "site-packages", "dist-packages", "__pycache__",
                 "encodings", "pydoc_data", "lib2to3", "idlelib", "turtledemo", "ensurepip"}
-_SWORD_MODULES = {"kjv": ("engKJV2006eb", "sword-text-kjv"),
+SWORD_MODULES = {"kjv": ("engKJV2006eb", "sword-text-kjv"),
                   "sparv": ("spaRV1909eb", "sword-text-sparv")}
 LINUX_SOURCE_DIR = Path("/usr/src")
 LINUX_FOLDERS = ("block", "crypto", "fs", "include", "init", "io_uring", "ipc", "kernel", "lib",
@@ -97,7 +97,7 @@ def sword_module_dir(module_id: str) -> Path | None:
 
 def bible_text(name: str) -> str:
     """The ``kjv`` or ``sparv`` corpus: every non-empty verse, one per line."""
-    module_id, package = _SWORD_MODULES[name]
+    module_id, package = SWORD_MODULES[name]
     folder = sword_module_dir(module_id)
     if folder is None:
         raise UsageError(f"corpus {name!r} needs the SWORD module {module_id}, which is not "
@@ -234,7 +234,7 @@ def load_corpus(spec: str = "stdlib", mode: str = "char", *, val_fraction: float
                          f"{mode} mode")
     if spec == "stdlib":
         return _from_text(spec, stdlib_text(), mode, vocab, val_fraction)
-    if spec in _SWORD_MODULES:
+    if spec in SWORD_MODULES:
         return _from_text(spec, bible_text(spec), mode, vocab, val_fraction)
     if spec == "linux":
         path, name = linux_text_file(cache_dir), spec

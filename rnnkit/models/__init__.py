@@ -1,0 +1,83 @@
+"""Every model rnnkit trains, one folder each: its spec (parameter names, shapes, initialisation)
+and its implementation in each engine.
+
+    charlm/       many-to-many: a character-level language model (truncated BPTT)
+    classifier/   many-to-one: a sequence classifier (sentiment)
+
+A model kind is registered in :data:`MODEL_KINDS` with where its three parts live; the runtimes,
+checkpoints and commands find them here, so they never name a model. Each engine's model offers:
+
+    Model(spec, params) / Model.create(spec, seed, dtype)     (NumPy; torch: from_arrays)
+    model.init_state(n)                  what a batch carries from step to step (None: nothing)
+    model.loss(*batch, state, rng)       -> loss, grads, state   (torch: loss tensor, state)
+    model.evaluate(*batch, state)        -> {summed statistics}, state  (no gradient, no dropout)
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """Where a model kind's spec class and engine implementations live ("module:attribute")."""
+
+    name: str
+    spec: str
+    numpy: str
+    torch: str
+    tokenizer: str        # the checkpoint's tokenizer that gives the model's ids
+    tokenizer_class: str  # its class (from_json, len)
+    summary: str
+
+
+MODEL_KINDS = {kind.name: kind for kind in (
+    ModelKind("charlm", "rnnkit.models.charlm.spec:CharLMSpec", "rnnkit.models.charlm.numpy_model:CharLM",
+              "rnnkit.models.charlm.torch_model:TorchCharLM", "chars", "rnnkit.data.vocab:Vocab",
+              "character-level language model"),
+    ModelKind("classifier", "rnnkit.models.classifier.spec:ClassifierSpec",
+              "rnnkit.models.classifier.numpy_model:Classifier",
+              "rnnkit.models.classifier.torch_model:TorchClassifier", "tokens", "rnnkit.data.words:TokenVocab",
+              "sequence classifier (many-to-one)"),
+)}
+
+
+def _load(path: str):
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def model_kind(name) -> ModelKind:
+    from rnnkit.errors import UsageError
+
+    if not isinstance(name, str) or name not in MODEL_KINDS:
+        raise UsageError(f"unknown model kind {name!r}: this rnnkit knows {', '.join(MODEL_KINDS)}")
+    return MODEL_KINDS[name]
+
+
+def spec_class(kind: str):
+    return _load(model_kind(kind).spec)
+
+
+def spec_from_json(kind: str, data):
+    """The spec of model ``kind`` from its JSON (validated; bad values are a UsageError)."""
+    return spec_class(kind).from_json(data)
+
+
+def model_tokenizer(kind: str, tokenizers: dict):
+    """The tokenizer whose ids model ``kind`` reads, from a checkpoint's ``tokenizers`` (validated)."""
+    from rnnkit.errors import UsageError
+
+    entry = model_kind(kind)
+    if entry.tokenizer not in tokenizers:
+        raise UsageError(f"it has no {entry.tokenizer!r} tokenizer, which a {kind} model reads")
+    return _load(entry.tokenizer_class).from_json(tokenizers[entry.tokenizer])
+
+
+def numpy_model_class(kind: str):
+    return _load(model_kind(kind).numpy)
+
+
+def torch_model_class(kind: str):
+    return _load(model_kind(kind).torch)

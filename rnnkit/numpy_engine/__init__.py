@@ -18,11 +18,11 @@ from rnnkit.numpy_engine.layers import (
     dropout_forward,
     temporal_affine_backward,
     temporal_affine_forward,
-    temporal_softmax_loss,
     word_embedding_backward,
     word_embedding_forward,
 )
 from rnnkit.numpy_engine.lnlstm import lnlstm_backward, lnlstm_forward, lnlstm_step_backward, lnlstm_step_forward
+from rnnkit.numpy_engine.losses import cross_entropy_sum, softmax_loss, temporal_softmax_loss
 from rnnkit.numpy_engine.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward, sigmoid
 from rnnkit.numpy_engine.minrnn import (
     mingru_backward,
@@ -46,7 +46,7 @@ __all__ = [
     "minlstm_step_forward", "minlstm_step_backward", "minlstm_forward", "minlstm_backward",
     "highway_forward", "highway_backward",
     "word_embedding_forward", "word_embedding_backward", "temporal_affine_forward",
-    "temporal_affine_backward", "temporal_softmax_loss", "dropout_forward", "dropout_backward",
+    "temporal_affine_backward", "temporal_softmax_loss", "softmax_loss", "cross_entropy_sum", "dropout_forward", "dropout_backward",
     "SGD", "Adagrad", "RMSprop", "Adam", "make_optimizer", "clip_grad_norm", "clip_grad_value",
     "eval_numerical_gradient", "eval_numerical_gradient_array", "rel_error", "rel_error_norm",
 ]

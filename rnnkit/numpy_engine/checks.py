@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rnnkit.config import ModelConfig
-from rnnkit.numpy_engine import gru, layers, lstm, rnn
+from rnnkit.models.charlm.spec import CharLMSpec
+from rnnkit.numpy_engine import gru, layers, losses, lstm, rnn
 from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient, rel_error, rel_error_norm
 
@@ -129,8 +129,8 @@ def check_layers(rng):
     scores = {"x": rng.standard_normal((N, T, V))}
     y, mask = rng.integers(0, V, size=(N, T)), rng.random((N, T)) > 0.3
     results.update({("temporal_softmax_loss", k): v for k, v in _check_layer(
-        lambda x: ((np.array(layers.temporal_softmax_loss(x, y, mask)[0]),), None), scores, [np.array(1.0)],
-        lambda r: (layers.temporal_softmax_loss(scores["x"], y, mask)[1],), ["x"]).items()})
+        lambda x: ((np.array(losses.temporal_softmax_loss(x, y, mask)[0]),), None), scores, [np.array(1.0)],
+        lambda r: (losses.temporal_softmax_loss(scores["x"], y, mask)[1],), ["x"]).items()})
     drop = {"x": rng.standard_normal((N, T, D))}
     dout = rng.standard_normal((N, T, D))
     seeded = lambda x: layers.dropout_forward(x, 0.4, np.random.default_rng(7))  # noqa: E731  same mask each call
@@ -146,7 +146,7 @@ def check_charlm(rng, cell: str, layers_: int = 2, embed_dim: int = 0, batch: in
     With an embedding, a batch of more than V characters takes the product-table path of layer 0
     and a smaller one multiplies the embedded characters by Wx: both are checked.
     """
-    config = ModelConfig(cell=cell, vocab_size=V, hidden=H, layers=layers_, embed_dim=embed_dim)
+    config = CharLMSpec(cell=cell, vocab_size=V, hidden=H, layers=layers_, embed_dim=embed_dim)
     model = CharLM.create(config, seed=int(rng.integers(1 << 30)), dtype=np.float64)
     for value in model.params.values():  # larger weights than at initialisation: gradients of order one
         value[...] = rng.standard_normal(value.shape) * 0.5

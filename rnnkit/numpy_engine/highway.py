@@ -4,7 +4,7 @@
     y = x + t * (h - x)           = t * h + (1 - t) * x, h the layer's output for input x
 
 Dimensions: any leading axes (N, or N and T, or T and N), H hidden size; x, h and y are all H wide.
-Weights: W (H, H), b (H,), b starting at CARRY_BIAS = -1 so that at first mostly x is carried.
+Weights: W (H, H), b (H,); b starts at -1 (rnnkit/recurrent_spec.py), so that at first mostly x is carried.
 The same gate as :mod:`rnnkit.torch_engine.highway`.
 
 Backward, with s = x W + b:
@@ -19,14 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnkit.numpy_engine.lstm import sigmoid
-
-CARRY_BIAS = -1.0
-
-
-def highway_init_params(H, rng: np.random.Generator, dtype=np.float32) -> dict:
-    """The torch gate's initial values: W (H, H) uniform(-1/sqrt(H), 1/sqrt(H)), b (H,) CARRY_BIAS."""
-    bound = 1.0 / np.sqrt(H)
-    return {"W": rng.uniform(-bound, bound, (H, H)).astype(dtype), "b": np.full(H, CARRY_BIAS, dtype=dtype)}
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The non-recurrent layers of a sequence model: embedding, temporal affine, softmax loss, dropout.
+"""The non-recurrent layers of a sequence model: embedding, temporal affine, dropout (losses.py: losses).
 
 Dimensions: N batch, T time steps, V vocabulary size, D embedding / input size, M output size.
 Every layer is a pair of pure functions, ``*_forward(...) -> (out, cache)`` and
@@ -80,34 +80,6 @@ def temporal_affine_backward(dout, cache: AffineCache):
     dout2 = dout.reshape(N * T, -1)
     dx = (dout2 @ w.T).reshape(N, T, D)
     return dx, x.reshape(N * T, D).T @ dout2, dout2.sum(axis=0)
-
-
-def log_softmax(x, axis=-1):
-    """log softmax(x) along ``axis``, shifted by the max so exp never overflows."""
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
-def temporal_softmax_loss(x, y, mask):
-    """Softmax cross-entropy at every time step, summed over time and averaged over the batch.
-
-        loss = -(1 / N) sum_{n, t} mask[n, t] log softmax(x[n, t])[y[n, t]]
-
-    Inputs: x (N, T, V) scores, y (N, T) targets in [0, V), mask (N, T) booleans (or 0/1) saying
-    which steps count (padding does not).
-    Returns: loss (a float), dx (N, T, V).
-    """
-    N, T, V = x.shape
-    x2 = x.reshape(N * T, V)
-    y2 = y.reshape(N * T)
-    m2 = mask.reshape(N * T).astype(x.dtype)
-    logp = log_softmax(x2)
-    rows = np.arange(N * T)
-    loss = -np.sum(m2 * logp[rows, y2]) / N
-    dx2 = np.exp(logp)  # softmax probabilities
-    dx2[rows, y2] -= 1.0
-    dx2 *= (m2 / N)[:, None]
-    return float(loss), dx2.reshape(N, T, V)
 
 
 @dataclass

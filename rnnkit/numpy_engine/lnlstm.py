@@ -49,20 +49,6 @@ def layer_norm_backward(dn, n, rstd):
     return rstd * (dn - dn.mean(axis=-1, keepdims=True) - n * np.mean(dn * n, axis=-1, keepdims=True))
 
 
-def lnlstm_init_params(D, H, rng: np.random.Generator, dtype=np.float32) -> dict:
-    """The torch cell's initial values: Wx, Wh uniform(-1/sqrt(H), 1/sqrt(H)), forget-gate bias 1
-    (b = 0, 1, 0, 0 over the i, f, o, g blocks), gains gx, gh, gc 1, bc 0.
-
-    Returns: {"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,), "gx": (4H,), "gh": (4H,), "gc": (H,), "bc": (H,)}.
-    """
-    bound = 1.0 / np.sqrt(H)
-    b = np.zeros(4 * H)
-    b[H : 2 * H] = 1.0
-    params = {"Wx": rng.uniform(-bound, bound, (D, 4 * H)), "Wh": rng.uniform(-bound, bound, (H, 4 * H)), "b": b,
-              "gx": np.ones(4 * H), "gh": np.ones(4 * H), "gc": np.ones(H), "bc": np.zeros(H)}
-    return {k: v.astype(dtype) for k, v in params.items()}
-
-
 @dataclass
 class LNLSTMStepCache:
     x: np.ndarray       # (N, D)

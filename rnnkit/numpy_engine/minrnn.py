@@ -97,21 +97,6 @@ _COEFFICIENTS = {
 }
 
 
-def _init_params(G, D, H, rng, dtype):
-    bound = 1.0 / np.sqrt(H)
-    return {"Wx": rng.uniform(-bound, bound, (D, G * H)).astype(dtype), "b": np.zeros(G * H, dtype=dtype)}
-
-
-def mingru_init_params(D, H, rng: np.random.Generator, dtype=np.float32) -> dict:
-    """The torch cell's initial values: Wx (D, 2H) uniform(-1/sqrt(H), 1/sqrt(H)), b (2H,) zeros."""
-    return _init_params(2, D, H, rng, dtype)
-
-
-def minlstm_init_params(D, H, rng: np.random.Generator, dtype=np.float32) -> dict:
-    """The torch cell's initial values: Wx (D, 3H) uniform(-1/sqrt(H), 1/sqrt(H)), b (3H,) zeros."""
-    return _init_params(3, D, H, rng, dtype)
-
-
 @dataclass
 class MinStepCache:
     cell: str           # "mingru" or "minlstm"

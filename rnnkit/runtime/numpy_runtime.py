@@ -1,12 +1,16 @@
-"""The NumPy engine behind the training loop, evaluation and sampling.
+"""The NumPy engine behind the training loop, evaluation, prediction and sampling, for any model.
 
-The training loop (rnnkit/training/loop.py) knows nothing about engines beyond this small
-interface, which the PyTorch engine implements too:
+The training loop (rnnkit/training/loop.py) knows nothing about engines or models beyond this
+small interface, which the PyTorch engine implements too. A batch is a tuple of batch-first
+arrays, whatever the model's ``loss`` takes ((ids, targets) for the character model; (ids, mask,
+labels) for the classifier):
 
-    runtime.reset_state(batch)          zero the carried state
-    runtime.train_step(x, y, lr)        one optimizer step on a (B, T) chunk -> (loss, grad norm)
-    runtime.eval_chunk(x, y, state)     summed nats over a chunk, no gradient -> (nats, state)
+    runtime.reset_state(batch)          zero the carried state (models that carry none: None)
+    runtime.train_step(batch, lr)       one optimizer step -> (loss, grad norm)
+    runtime.evaluate(batch, state)      summed statistics, no gradient -> ({name: value}, state)
     runtime.init_state(batch)           zero state for evaluation or sampling
+    runtime.call(method, *args)         a model method for inference (probabilities, one step),
+                                        its arrays as float64 NumPy
     runtime.step_logits(ids, state)     (N,) ids -> (N, V) float64 logits, state (for sampling)
     runtime.export()                    (json, arrays) for a checkpoint
     runtime.restore(json, arrays)       the inverse, for an exact resume
@@ -23,23 +27,23 @@ import warnings
 
 import numpy as np
 
-from rnnkit.config import TORCH_CELLS, ModelConfig, TrainConfig
+from rnnkit.config import TrainConfig
 from rnnkit.errors import UsageError
-from rnnkit.models.charlm.numpy_model import CharLM
+from rnnkit.models import numpy_model_class
 from rnnkit.numpy_engine.optim import clip_grad_norm, clip_grad_value, global_norm, make_optimizer
-from rnnkit.runtime.shards import ShardedModel, default_workers
 from rnnkit.runtime.processes import ProcessShardedModel
-from rnnkit.training.checkpoint import state_arrays, state_from_arrays
+from rnnkit.runtime.shards import ShardedModel, default_workers
+from rnnkit.runtime.state import state_arrays, state_from_arrays
 
 
 #: With ``--threads 0`` (automatic), a model smaller than this hidden size, or a batch giving a
-#: worker fewer streams than ``MIN_STREAMS_PER_WORKER``, trains in one process: its steps are too
+#: worker fewer rows than ``MIN_STREAMS_PER_WORKER``, trains in one process: its steps are too
 #: short for a second process to pay for the pipe messages and the gradient sum.
 MIN_HIDDEN_FOR_WORKERS = 64
 MIN_STREAMS_PER_WORKER = 8
 
 
-def choose_workers(model_config: ModelConfig, train_config: TrainConfig | None) -> int:
+def choose_workers(spec, train_config: TrainConfig | None) -> int:
     """How many processes train the batch's shards: ``--threads`` when given; else one per core
     (at most 4) for models and batches large enough to gain from it, else 1. Evaluation-only
     runtimes (sampling, ``rnnkit eval``) use 1."""
@@ -48,7 +52,7 @@ def choose_workers(model_config: ModelConfig, train_config: TrainConfig | None) 
     if train_config.threads:
         return min(train_config.threads, train_config.batch)
     workers = default_workers()
-    if model_config.hidden < MIN_HIDDEN_FOR_WORKERS:
+    if spec.hidden < MIN_HIDDEN_FOR_WORKERS:
         return 1
     return max(1, min(workers, train_config.batch // MIN_STREAMS_PER_WORKER))
 
@@ -67,9 +71,10 @@ def _start_workers(model, workers: int):
 
 
 class NumpyRuntime:
-    """A :class:`CharLM`, its optimizer, its dropout random generators and the carried state.
+    """A NumPy model (any kind of rnnkit/models), its optimizer, its dropout random generators
+    and the carried state.
 
-    The batch's streams are split over worker processes (processes.py; ``--threads``, 0 means
+    The batch's rows are split over worker processes (processes.py; ``--threads``, 0 means
     :func:`choose_workers` decides). Dropout draws from one generator per worker, so a run repeats
     exactly for a fixed count.
     """
@@ -77,16 +82,17 @@ class NumpyRuntime:
     name = "numpy"
     is_main = True
 
-    def __init__(self, model_config: ModelConfig, train_config: TrainConfig | None = None, params=None, seed=0):
-        if model_config.cell in TORCH_CELLS:
-            raise UsageError(f"cell {model_config.cell!r} runs only on the torch engine: add --engine torch")
-        if model_config.highway:
-            raise UsageError("highway connections run only on the torch engine: add --engine torch")
+    def __init__(self, spec, train_config: TrainConfig | None = None, params=None, seed=0):
         dtype = np.dtype(train_config.dtype if train_config else "float32")
-        if params is None:
-            self.model = CharLM.create(model_config, seed=seed, dtype=dtype)
-        else:
-            self.model = CharLM(model_config, {k: np.array(v, dtype=dtype) for k, v in params.items()})
+        model_class = numpy_model_class(spec.kind)
+        try:
+            if params is None:
+                self.model = model_class.create(spec, seed=seed, dtype=dtype)
+            else:
+                self.model = model_class(spec, {k: np.array(v, dtype=dtype) for k, v in params.items()})
+        except ValueError as exc:  # a cell this engine lacks, parameters that do not fit
+            raise UsageError(str(exc)) from None
+        self.spec = spec
         self.train_config = train_config
         self.optimizer = None
         if train_config is not None:
@@ -94,7 +100,7 @@ class NumpyRuntime:
                 self.optimizer = make_optimizer(train_config.optimizer, train_config.lr)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
-        workers = choose_workers(model_config, train_config)
+        workers = choose_workers(spec, train_config)
         self.sharded = _start_workers(self.model, workers)
         # Dropout masks come from their own generators, seeded apart from the weights' (seed + 1).
         self.rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed + 1).spawn(workers)]
@@ -109,17 +115,15 @@ class NumpyRuntime:
     def reset_state(self, batch: int) -> None:
         self.state = self.model.init_state(batch)
 
-    def train_step(self, x, y, lr: float):
-        """Forward, backward through the chunk only (truncated BPTT), clip, update.
-
-        The final state of the chunk becomes the next chunk's initial state; no gradient crosses the
-        border because the backward pass stops at the chunk's first step.
-        """
+    def train_step(self, batch: tuple, lr: float):
+        """Forward, backward (through this chunk only, for models that carry state: truncated
+        BPTT), clip, update. Returns (loss, gradient norm before clipping)."""
         cfg = self.train_config
-        if self.state is None or self.state[0][0].shape[0] != x.shape[0]:
-            self.reset_state(x.shape[0])
-        rngs = self.rngs if self.model.config.dropout else None
-        loss, grads, self.state = self.sharded.loss(x, y, self.state, rngs)
+        rows = batch[0].shape[0]
+        if self.state is None or self.state[0][0].shape[0] != rows:
+            self.reset_state(rows)
+        rngs = self.rngs if self.spec.dropout else None
+        loss, grads, self.state = self.sharded.loss(batch, self.state, rngs)
         if cfg.clip and cfg.clip_mode == "norm":
             norm = clip_grad_norm(grads, cfg.clip)  # the norm before clipping
         else:
@@ -135,8 +139,13 @@ class NumpyRuntime:
         if close is not None:
             close()
 
-    def eval_chunk(self, x, y, state):
-        return self.sharded.evaluate(x, y, state)
+    def evaluate(self, batch: tuple, state):
+        """Summed statistics over the batch without dropout or gradients: ({name: value}, state)."""
+        return self.sharded.evaluate(batch, state)
+
+    def call(self, method: str, *args):
+        """The model's inference method ``method`` on NumPy arguments."""
+        return getattr(self.model, method)(*args)
 
     def step_logits(self, ids, state):
         logits, state = self.model.step(ids, state)
@@ -174,7 +183,7 @@ class NumpyRuntime:
             for rng, saved_state in zip(self.rngs, js["rngs"]):
                 rng.bit_generator.state = saved_state
         saved = groups.get("state", {})
-        if saved:
-            width = 2 if self.model.config.cell == "lstm" else 1
+        template = self.model.init_state(1)
+        if saved and template is not None:
             dtype = self.model.dtype
-            self.state = state_from_arrays(saved, self.model.config.layers, width, lambda a: np.array(a, dtype=dtype))
+            self.state = state_from_arrays(saved, template, lambda a: np.array(a, dtype=dtype))

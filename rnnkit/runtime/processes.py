@@ -1,12 +1,12 @@
-"""Data parallelism over streams, in processes: the NumPy engine on several cores without the GIL.
+"""Data parallelism over rows, in processes: the NumPy engine on several cores without the GIL.
 
-The B streams of a batch are independent until the gradients are summed, so the batch is cut into
-S shards of rows (parallel.py explains the arithmetic). Shard 0 runs in the calling process; shards
+The B rows of a batch are independent until the gradients are summed, so the batch is cut into
+S shards of rows (shards.py explains the arithmetic). Any model of rnnkit/models runs this way. Shard 0 runs in the calling process; shards
 1 .. S-1 run in S-1 worker processes, each with one BLAS thread, at the same time:
 
     parent                                  worker k (k = 1 .. S-1)
-    send (x, y, state, rng state) rows  ->  CharLM.loss on its rows, reading the parameters
-    CharLM.loss on shard 0                  from shared memory; writes its gradients to its own
+    send (batch, state, rng state) rows ->  model.loss on its rows, reading the parameters
+    model.loss on shard 0                   from shared memory; writes its gradients to its own
     receive loss, state, rng state      <-  shared block
     dW = sum_s (B_s / B) dW_s;  the optimizer updates the shared parameters in place
 
@@ -36,7 +36,7 @@ import weakref
 import numpy as np
 
 from rnnkit.runtime.blas import blas_threads_here, limit_blas_threads_here
-from rnnkit.runtime.shards import shard_bounds, stack_states, state_rows
+from rnnkit.runtime.shards import batch_rows, combine_losses, shard_bounds, state_rows, sum_stats
 
 
 def _layout(params: dict) -> tuple[list[tuple[str, tuple, str, int]], int]:
@@ -87,16 +87,16 @@ def _keep_freed_memory() -> None:
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameter numbers
 
 
-def _worker(conn, config, layout, param_buffer, grad_buffer) -> None:
-    """A worker's loop: run CharLM.loss / evaluate on the shards it is sent, until told to stop."""
-    from rnnkit.models.charlm.numpy_model import CharLM
+def _worker(conn, kind, spec_json, layout, param_buffer, grad_buffer) -> None:
+    """A worker's loop: run the model's loss / evaluate on the shards it is sent, until told to stop."""
+    from rnnkit.models import numpy_model_class, spec_from_json
 
     # Ctrl-C reaches the whole process group: the parent decides what to do (save a checkpoint),
     # so a worker ignores it and finishes the shard it has, keeping the pipe in step.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_blas_threads_here(1)
     _keep_freed_memory()
-    model = CharLM(config, _views(param_buffer, layout))
+    model = numpy_model_class(kind)(spec_from_json(kind, spec_json), _views(param_buffer, layout))
     grads_out = _views(grad_buffer, layout)
     while True:
         try:
@@ -105,17 +105,17 @@ def _worker(conn, config, layout, param_buffer, grad_buffer) -> None:
             return
         if message is None:
             return
-        kind, x, y, state, rng_state = message
+        what, batch, state, rng_state = message
         try:
-            if kind == "loss":
+            if what == "loss":
                 rng = _generator(rng_state)
-                loss, grads, new_state = model.loss(x, y, state, rng=rng)
+                loss, grads, new_state = model.loss(*batch, state, rng)
                 for name, g in grads.items():
                     grads_out[name][...] = g
                 reply = ("ok", loss, new_state, None if rng is None else rng.bit_generator.state)
             else:
-                nats, new_state = model.evaluate(x, y, state)
-                reply = ("ok", nats, new_state, None)
+                stats, new_state = model.evaluate(*batch, state)
+                reply = ("ok", stats, new_state, None)
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
             reply = ("error", f"{type(exc).__name__}: {exc}", None, None)
         conn.send(reply)
@@ -159,7 +159,7 @@ def _stop(processes, connections) -> None:
 
 
 class ProcessShardedModel:
-    """Runs a CharLM's ``loss`` and ``evaluate`` over row shards of the batch, shard 0 here and
+    """Runs a model's ``loss`` and ``evaluate`` over row shards of the batch, shard 0 here and
     the others in worker processes. The model's parameters are moved into shared memory (same
     values; ``model.params`` then holds views of it, which the optimizer updates in place)."""
 
@@ -182,26 +182,28 @@ class ProcessShardedModel:
         for buffer in self._grad_buffers:
             parent_end, child_end = context.Pipe()
             process = context.Process(target=_worker, name="rnnkit-shard", daemon=True,
-                                      args=(child_end, model.config, self.layout, self._params, buffer))
+                                      args=(child_end, model.spec.kind, model.spec.to_json(), self.layout,
+                                            self._params, buffer))
             _start_without_main(process)
             child_end.close()
             self._connections.append(parent_end)
             self._processes.append(process)
 
-    def _run(self, kind, x, y, state, rngs):
+    def _run(self, what, batch, state, rngs):
         """Send shards 1.. to the workers, compute shard 0 here, and return every shard's result."""
-        bounds = shard_bounds(x.shape[0], self.workers)
+        bounds = shard_bounds(batch[0].shape[0], self.workers)
         for k, (start, end) in enumerate(bounds[1:], start=1):
             rng_state = None if rngs is None else rngs[k].bit_generator.state
-            self._connections[k - 1].send((kind, x[start:end], y[start:end], state_rows(state, start, end), rng_state))
+            self._connections[k - 1].send((what, batch_rows(batch, start, end), state_rows(state, start, end),
+                                           rng_state))
         start, end = bounds[0]
         try:
             with blas_threads_here(1):  # the workers hold the other cores
-                if kind == "loss":
-                    rng = None if rngs is None else rngs[0]
-                    first = self.model.loss(x[start:end], y[start:end], state_rows(state, start, end), rng=rng)
+                rows, first_state = batch_rows(batch, start, end), state_rows(state, start, end)
+                if what == "loss":
+                    first = self.model.loss(*rows, first_state, None if rngs is None else rngs[0])
                 else:
-                    first = self.model.evaluate(x[start:end], y[start:end], state_rows(state, start, end))
+                    first = self.model.evaluate(*rows, first_state)
         finally:
             # Every worker answers before anything is raised (an error, a Ctrl-C here), so the next
             # call finds the pipes in step; the workers ignore Ctrl-C and finish their shards.
@@ -237,26 +239,18 @@ class ProcessShardedModel:
             raise interrupt
         return answers
 
-    def loss(self, x, y, state, rngs=None):
-        """Like CharLM.loss over the whole batch. ``rngs``: one dropout generator per shard, or None.
+    def loss(self, batch: tuple, state, rngs=None):
+        """Like the model's ``loss`` over the whole batch. ``rngs``: one dropout generator per shard,
+        or None. Returns: (loss, grads, new_state)."""
+        bounds, first, replies = self._run("loss", batch, state, rngs)
+        # The workers' gradients are in shared memory, not in their replies.
+        results = [first] + [(value, grads, new_state) for (value, new_state), grads in zip(replies, self._grads)]
+        return combine_losses(bounds, batch[0].shape[0], results)
 
-        Returns: (loss, grads, new_state).
-        """
-        bounds, (loss0, grads0, state0), replies = self._run("loss", x, y, state, rngs)
-        weights = [(end - start) / x.shape[0] for start, end in bounds]
-        loss = weights[0] * loss0 + sum(w * r[0] for w, r in zip(weights[1:], replies))
-        grads = {}
-        for name, g in grads0.items():
-            total = g * weights[0]
-            for w, worker_grads in zip(weights[1:], self._grads):
-                total += w * worker_grads[name]
-            grads[name] = total
-        return loss, grads, stack_states([state0] + [r[1] for r in replies])
-
-    def evaluate(self, x, y, state):
-        """Like CharLM.evaluate: (summed nats, new_state)."""
-        _, (nats0, state0), replies = self._run("evaluate", x, y, state, None)
-        return nats0 + sum(r[0] for r in replies), stack_states([state0] + [r[1] for r in replies])
+    def evaluate(self, batch: tuple, state):
+        """Like the model's ``evaluate``: (summed statistics, new_state)."""
+        _, first, replies = self._run("evaluate", batch, state, None)
+        return sum_stats([first] + replies)
 
     def close(self) -> None:
         """Stop the worker processes (also done when the model is garbage collected)."""

@@ -1,34 +1,26 @@
-"""Data parallelism over streams: the shard arithmetic, and shards run in threads.
+"""Data parallelism over the rows of a batch: the shard arithmetic, and shards run in this process.
 
-The training runtime runs shards in worker processes (processes.py), which do not share Python's
-interpreter lock; this module holds what both use (cutting the batch, its states) and
-:class:`ShardedModel`, which runs the shards in the calling process: inline for one shard, in
-threads for several (correct, but the lock makes threads little faster than one).
+The rows of a batch (streams of the character model, sentences of the classifier) are independent
+until the gradients are summed, so the batch is cut into S shards of rows, each shard runs the
+model's whole forward and backward pass, and the results are combined:
 
-The B streams of a batch are independent until the gradients are summed, so the batch is cut into
-S shards of rows, each shard runs the model's whole forward and backward pass in its own thread,
-and the results are combined:
-
-    loss  = sum_s (B_s / B) * loss_s          (each loss_s is the mean over that shard's characters)
+    loss  = sum_s (B_s / B) * loss_s          (each loss_s is the mean over that shard's rows)
     dW    = sum_s (B_s / B) * dW_s
-    state = the shards' final states, stacked back in stream order
+    state = the shards' final states, stacked back in row order
+    evaluation statistics (summed nats, counts) = sum_s stats_s
 
-NumPy releases the interpreter lock inside its array operations and BLAS calls, so threaded shards
-do overlap, but every short call takes the lock to start and to finish, and for small models the
-threads mostly wait for each other. Each worker limits BLAS to one thread of its own (blas.py).
-With S = 1 everything runs in the calling thread, as plain NumPy would.
-
-Dropout masks come from one random generator per shard, so a run is reproducible for a fixed S.
+The training runtime runs shards 1.. in worker processes (processes.py); :class:`ShardedModel`
+runs them one after another in this process: for one shard, and as the fallback where processes
+cannot start, where it computes exactly what the processes would (same shards, same dropout
+generators). Dropout masks come from one random generator per shard, so a run is reproducible for
+a fixed S.
 """
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from rnnkit.runtime.blas import limit_blas_threads_here
 
 
 def default_workers() -> int:
@@ -48,63 +40,61 @@ def shard_bounds(batch: int, shards: int) -> list[tuple[int, int]]:
 
 
 def state_rows(state, start, end):
-    """Rows [start, end) of every array of a per-layer state."""
-    return [tuple(s[start:end] for s in layer) for layer in state]
+    """Rows [start, end) of every array of a per-layer state (None: a model that carries none)."""
+    return None if state is None else [tuple(s[start:end] for s in layer) for layer in state]
 
 
 def stack_states(states):
     """Per-shard states -> one state, rows in stream order."""
+    if states[0] is None:
+        return None
     return [tuple(np.concatenate(parts) for parts in zip(*layers)) for layers in zip(*states)]
 
 
+def batch_rows(batch: tuple, start: int, end: int) -> tuple:
+    """Rows [start, end) of every array of a batch."""
+    return tuple(a[start:end] for a in batch)
+
+
+def combine_losses(bounds, rows, results):
+    """Weighted sum of per-shard (loss, grads, state) results, as in the module docstring.
+    The first shard's gradient arrays are reused for the sum."""
+    weights = [(end - start) / rows for start, end in bounds]
+    loss = sum(w * r[0] for w, r in zip(weights, results))
+    grads = {}
+    for name, first in results[0][1].items():
+        total = first * weights[0]
+        for w, r in zip(weights[1:], results[1:]):
+            total += w * r[1][name]
+        grads[name] = total
+    return loss, grads, stack_states([r[2] for r in results])
+
+
+def sum_stats(results):
+    """Per-shard (stats, state) -> (summed stats, stacked state)."""
+    stats = {key: sum(r[0][key] for r in results) for key in results[0][0]}
+    return stats, stack_states([r[1] for r in results])
+
+
 class ShardedModel:
-    """Runs a CharLM's ``loss`` and ``evaluate`` over row shards of the batch in worker threads."""
+    """Runs a model's ``loss`` and ``evaluate`` over row shards of the batch, one shard after
+    another in this process."""
 
     def __init__(self, model, workers: int):
         self.model = model
         self.workers = max(1, int(workers))
-        self._pool = None
-        if self.workers > 1:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="rnnkit-shard",
-                                            initializer=limit_blas_threads_here, initargs=(1,))
 
-    def _map(self, fn, bounds):
-        if self._pool is None or len(bounds) == 1:
-            return [fn(b) for b in bounds]
-        return list(self._pool.map(fn, bounds))
+    def loss(self, batch: tuple, state, rngs=None):
+        """Like the model's ``loss`` over the whole batch. ``rngs``: one dropout generator per shard,
+        or None. Returns: (loss, grads, new_state)."""
+        rows = batch[0].shape[0]
+        bounds = shard_bounds(rows, self.workers)
+        results = [self.model.loss(*batch_rows(batch, start, end), state_rows(state, start, end),
+                                   None if rngs is None else rngs[k])
+                   for k, (start, end) in enumerate(bounds)]
+        return results[0] if len(results) == 1 else combine_losses(bounds, rows, results)
 
-    def loss(self, x, y, state, rngs=None):
-        """Like CharLM.loss over the whole batch. ``rngs``: one dropout generator per shard, or None.
-
-        Returns: (loss, grads, new_state).
-        """
-        bounds = shard_bounds(x.shape[0], self.workers)
-
-        def run(bound):
-            start, end = bound
-            rng = None if rngs is None else rngs[bounds.index(bound)]
-            return self.model.loss(x[start:end], y[start:end], state_rows(state, start, end), rng=rng)
-
-        results = self._map(run, bounds)
-        if len(results) == 1:
-            return results[0]
-        weights = [(end - start) / x.shape[0] for start, end in bounds]
-        loss = sum(w * r[0] for w, r in zip(weights, results))
-        grads = {}
-        for name in results[0][1]:
-            total = results[0][1][name] * weights[0]
-            for w, r in zip(weights[1:], results[1:]):
-                total += w * r[1][name]
-            grads[name] = total
-        return loss, grads, stack_states([r[2] for r in results])
-
-    def evaluate(self, x, y, state):
-        """Like CharLM.evaluate: (summed nats, new_state)."""
-        bounds = shard_bounds(x.shape[0], self.workers)
-        results = self._map(lambda b: self.model.evaluate(x[b[0]:b[1]], y[b[0]:b[1]], state_rows(state, *b)), bounds)
-        return sum(r[0] for r in results), stack_states([r[1] for r in results])
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+    def evaluate(self, batch: tuple, state):
+        """Like the model's ``evaluate``: (summed statistics, new_state)."""
+        bounds = shard_bounds(batch[0].shape[0], self.workers)
+        return sum_stats([self.model.evaluate(*batch_rows(batch, *b), state_rows(state, *b)) for b in bounds])

@@ -38,8 +38,7 @@ class LNLSTMCell(Cell):
         H = hidden_size
         self.Wx = self._weight(input_size, 4 * H)
         self.Wh = self._weight(H, 4 * H)
-        # Forget-gate bias 1, as in LSTMCell.
-        self.b = nn.Parameter(torch.cat([torch.zeros(H), torch.ones(H), torch.zeros(2 * H)]))
+        self.b = nn.Parameter(torch.zeros(4 * H))  # zero, as every cell's biases (rnnkit/cells.py)
         self.gx = nn.Parameter(torch.ones(4 * H))
         self.gh = nn.Parameter(torch.ones(4 * H))
         self.gc = nn.Parameter(torch.ones(H))

@@ -1,6 +1,6 @@
 """How the torch engine computes a model: choices that change speed, never the function.
 
-``ModelConfig`` says *what* the model is (cell, sizes, highway gates) and is shared by both engines;
+``CharLMSpec`` says *what* the model is (cell, sizes, highway gates) and is shared by both engines;
 these options say *how* the torch engine runs it, so they live apart and are not saved with a model:
 
 - ``path``: ``auto`` (PyTorch's fused kernels where they compute the configuration, else the explicit

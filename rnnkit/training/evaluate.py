@@ -29,7 +29,7 @@ def evaluate_tokens(runtime, tokens, batch: int = 64, seq_len: int = 128, max_ch
     for x, y in iter_eval_batches(tokens, batch, seq_len):
         if x.shape[0] != len(state[0][0]):
             state = _last_row(state)
-        chunk_nats, state = runtime.eval_chunk(x, y, state)
-        nats += chunk_nats
+        stats, state = runtime.evaluate((x, y), state)
+        nats += stats["nats"]
         count += y.size
     return nats, count

@@ -89,7 +89,7 @@ def test_train_smoke(cell, corpus, tmp_path, capsys):
     sample = stdout.rstrip("\n")
     assert len(sample) >= 50 and set(sample) <= set(corpus.read_text())
     ck = load_checkpoint(out / LATEST)
-    assert ck.meta["progress"]["step"] == 20 and ck.model_config.cell == cell
+    assert ck.meta["progress"]["step"] == 20 and ck.spec.cell == cell
 
 
 def test_train_byte_mode_reads_any_bytes(tmp_path, capsys):
@@ -133,7 +133,7 @@ def test_sample_greedy_takes_the_argmax_and_top_k_stays_in_the_top_k(run, capsys
     """Replay the generated text through the model: every greedy character is the argmax of the
     logits at its step, every top-3 character among the 3 largest."""
     ck = load_checkpoint(run)
-    model = CharLM(ck.model_config, {k: v.astype(np.float64) for k, v in ck.params.items()})
+    model = CharLM(ck.spec, {k: v.astype(np.float64) for k, v in ck.params.items()})
 
     def ranks(text, prime_len):
         ids = ck.vocab.encode(text)
@@ -161,7 +161,7 @@ def test_sample_reads_a_run_folder_or_a_checkpoint_file(run, capsys):
 def test_sample_streams(run):
     """Characters come out one at a time, each flushed: the first arrives before the rest exist."""
     ck = load_checkpoint(run)
-    runtime = make_runtime("numpy", ck.model_config, params=ck.params)
+    runtime = make_runtime("numpy", ck.spec, params=ck.params)
     pieces = generate(runtime, ck.vocab, prime="the", length=10**9, seed=0)
     first = [next(pieces) for _ in range(5)]  # an endless sample yields at once
     assert all(len(p) == 1 for p in first)
@@ -207,16 +207,16 @@ def test_eval_json_all_and_val(run, corpus, capsys):
     n = len(corpus.read_text())
     assert val["chars"] == math.ceil(n * 0.05) - 1
     # The run's own validation measurement of best.npz is the same number.
-    assert val["bpc"] == pytest.approx(load_checkpoint(run / BEST).meta["progress"]["best_bpc"], rel=1e-6)
+    assert val["bpc"] == pytest.approx(load_checkpoint(run / BEST).meta["progress"]["best"], rel=1e-6)
 
 
 def test_eval_one_stream_equals_the_model_reading_the_whole_text(run, corpus, capsys):
     code, out, err = cli(["eval", run, "--data", corpus, "--json", "--batch", "1", "--seq-len", "50"], capsys)
     assert code == 0, err
     ck = load_checkpoint(run)
-    model = CharLM(ck.model_config, {k: v.astype(np.float64) for k, v in ck.params.items()})
+    model = CharLM(ck.spec, {k: v.astype(np.float64) for k, v in ck.params.items()})
     ids = ck.vocab.encode(corpus.read_text())
-    nats, _ = model.evaluate(ids[None, :-1], ids[None, 1:], model.init_state(1))
+    nats = model.evaluate(ids[None, :-1], ids[None, 1:], model.init_state(1))[0]["nats"]
     assert json.loads(out)["bpc"] == pytest.approx(nats / (len(ids) - 1) / math.log(2), rel=1e-5)
 
 

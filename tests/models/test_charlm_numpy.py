@@ -10,13 +10,14 @@ import pytest
 from gradutil import TOL, TOL_RECURRENT, assert_close, assert_grad
 
 from rnnkit.cli import main
-from rnnkit.config import ModelConfig
+from rnnkit.models.charlm.spec import CharLMSpec
 from rnnkit.models.charlm import numpy_model as charlm_module
 from rnnkit.numpy_engine import checks, gru, lstm, rnn
 from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient
+from rnnkit.numpy_engine.losses import temporal_softmax_loss
 from rnnkit.numpy_engine.layers import (
-    temporal_affine_backward, temporal_affine_forward, temporal_softmax_loss, word_embedding_backward,
+    temporal_affine_backward, temporal_affine_forward, word_embedding_backward,
     word_embedding_forward,
 )
 
@@ -25,7 +26,7 @@ N, T, H, V, E = 3, 4, 5, 7, 4
 
 
 def float64_model(cell, layers=2, embed_dim=0, dropout=0.0, seed=0):
-    config = ModelConfig(cell=cell, vocab_size=V, hidden=H, layers=layers, embed_dim=embed_dim, dropout=dropout)
+    config = CharLMSpec(cell=cell, vocab_size=V, hidden=H, layers=layers, embed_dim=embed_dim, dropout=dropout)
     model = CharLM.create(config, seed=seed, dtype=np.float64)
     rng = np.random.default_rng(seed + 1)
     for value in model.params.values():
@@ -47,7 +48,7 @@ def test_check_charlm_two_layers_with_embedding_passes(cell):
     """run_all checks 2-layer one-hot models of every cell (test below); here 2 layers with embedding."""
     embed_dim = E
     results = checks.check_charlm(np.random.default_rng(11), cell, layers_=2, embed_dim=embed_dim)
-    assert {param for _, param in results} == set(ModelConfig(cell=cell, vocab_size=V, hidden=H, layers=2,
+    assert {param for _, param in results} == set(CharLMSpec(cell=cell, vocab_size=V, hidden=H, layers=2,
                                                               embed_dim=embed_dim).param_shapes())
     for (_, param), (err, worst) in results.items():
         assert err <= checks.tolerance("charlm", param), (param, err)
@@ -143,12 +144,12 @@ def test_the_checker_reports_fail_for_a_wrong_gradient(monkeypatch):
         grads[3][0, 0] *= 1.001
         return tuple(grads)
 
-    real_recurrence = charlm_module.recurrence_backward
+    real_stack_backward = charlm_module.stack_backward
 
-    def recurrence_backward_off(dhs, cache, grads, prefix):
-        out = real_recurrence(dhs, cache, grads, prefix)
-        if cache.cell == "gru" and prefix == "rnn.1.":
-            grads[prefix + "Wh"] = grads[prefix + "Wh"] * 1.001
+    def stack_backward_off(dy, cache, params, grads, dfinal=None):
+        out = real_stack_backward(dy, cache, params, grads, dfinal)
+        if cache.spec.cell == "gru":
+            grads["rnn.1.Wh"] = grads["rnn.1.Wh"] * 1.001
         return out
 
     real_check_charlm = checks.check_charlm  # only the GRU model, to save time
@@ -156,7 +157,7 @@ def test_the_checker_reports_fail_for_a_wrong_gradient(monkeypatch):
                         lambda rng, cell, *a, **k: real_check_charlm(rng, cell, *a, **k) if cell == "gru" else {})
     monkeypatch.setattr(rnn, "rnn_backward", rnn_backward_off)
     monkeypatch.setattr(lstm, "lstm_step_backward", lstm_step_backward_one_entry_off)
-    monkeypatch.setattr(charlm_module, "recurrence_backward", recurrence_backward_off)
+    monkeypatch.setattr(charlm_module, "stack_backward", stack_backward_off)
     rows = checks.run_all()
     failed = {(r["layer"], r["input"]) for r in rows if r["ok"] == "FAIL"}
     assert failed == {("rnn_forward", "Wh"), ("lstm_step", "Wx"), ("charlm gru x2", "rnn.1.Wh"),
@@ -196,7 +197,7 @@ def test_small_lstm_on_stdlib_goes_well_below_unigram_entropy(tmp_path, capsys):
                  "--eval-every", "1000000", "--eval-chars", "50000", "--out", str(run), "--sample-length", "0"])
     assert code == 0
     progress = load_checkpoint(run / "checkpoint.npz").meta["progress"]
-    bpc = progress["val_bpc"]
+    bpc = progress["val"]["bpc"]
     print(f"validation bpc {bpc:.3f} after {progress['step']} steps; unigram entropy {entropy:.3f}")
     assert math.isfinite(bpc)
     assert bpc < entropy - 1.0

@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from rnnkit.config import ModelConfig  # noqa: E402
+from rnnkit.models.charlm.spec import CharLMSpec  # noqa: E402
 from rnnkit.errors import UsageError  # noqa: E402
 from rnnkit.models.charlm.torch_model import TorchCharLM  # noqa: E402
 from rnnkit.torch_engine import TorchOptions, detach_state  # noqa: E402
@@ -16,7 +16,7 @@ V, N, T = 11, 3, 6
 
 
 def config(cell="lstm", embed_dim=0, **kwargs):
-    return ModelConfig(cell=cell, vocab_size=V, hidden=7, layers=2, embed_dim=embed_dim, **kwargs)
+    return CharLMSpec(cell=cell, vocab_size=V, hidden=7, layers=2, embed_dim=embed_dim, **kwargs)
 
 
 def ids(*shape, seed=0):
@@ -131,6 +131,6 @@ def test_options_validate_and_round_trip_through_json():
 
 def test_model_config_json_without_highway_still_loads():
     old = {"cell": "lstm", "vocab_size": V, "hidden": 7, "layers": 2, "embed_dim": 0, "dropout": 0.0}
-    assert ModelConfig.from_json(old) == config()
+    assert CharLMSpec.from_json(old) == config()
     with pytest.raises(UsageError, match="highway"):
         config(highway="yes")

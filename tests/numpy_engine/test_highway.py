@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from gradutil import assert_close, check_all_inputs, randn, torch_tensors
 
-from rnnkit.numpy_engine.highway import CARRY_BIAS, highway_backward, highway_forward, highway_init_params
+from rnnkit.numpy_engine.highway import highway_backward, highway_forward
 
 N, T, H = 3, 4, 4
 PARITY = 1e-9
@@ -84,14 +84,3 @@ def test_matches_torch_highway_gate_autograd():
         assert_close(ours[name], t[name].grad.numpy(), "d" + name, PARITY)
     assert_close(ours["W"], module.W.grad.numpy(), "dW", PARITY)
     assert_close(ours["b"], module.b.grad.numpy(), "db", PARITY)
-
-
-def test_initial_values_match_the_torch_gate():
-    pytest.importorskip("torch")
-    from rnnkit.torch_engine import highway
-
-    ours = highway_init_params(H, np.random.default_rng(0), np.float64)
-    theirs = highway.HighwayGate(H).double()
-    assert CARRY_BIAS == highway.CARRY_BIAS
-    np.testing.assert_array_equal(ours["b"], theirs.b.detach().numpy())
-    assert ours["W"].shape == tuple(theirs.W.shape) and np.abs(ours["W"]).max() <= 1 / np.sqrt(H)

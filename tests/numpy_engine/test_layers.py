@@ -8,9 +8,10 @@ import pytest
 from gradutil import assert_close, assert_grad, numerical_vjp, randn, torch_tensors
 
 from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient
+from rnnkit.numpy_engine.losses import log_softmax, temporal_softmax_loss
 from rnnkit.numpy_engine.layers import (
-    dropout_backward, dropout_forward, log_softmax, temporal_affine_backward, temporal_affine_forward,
-    temporal_softmax_loss, word_embedding_backward, word_embedding_forward,
+    dropout_backward, dropout_forward, temporal_affine_backward, temporal_affine_forward,
+    word_embedding_backward, word_embedding_forward,
 )
 
 N, T, V, D, M = 3, 5, 7, 4, 6

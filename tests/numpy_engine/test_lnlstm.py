@@ -8,7 +8,7 @@ import pytest
 from gradutil import assert_close, check_all_inputs, randn, torch_tensors
 
 from rnnkit.numpy_engine.lnlstm import (
-    layer_norm, lnlstm_backward, lnlstm_forward, lnlstm_init_params, lnlstm_recurrence_backward,
+    layer_norm, lnlstm_backward, lnlstm_forward, lnlstm_recurrence_backward,
     lnlstm_recurrence_forward, lnlstm_step_backward, lnlstm_step_forward,
 )
 
@@ -193,18 +193,3 @@ def test_matches_torch_lnlstm_cell_autograd():
         assert_close(ours[name], t[name].grad.numpy(), "d" + name, PARITY)
     for name, param in cell.named_parameters():
         assert_close(ours[name], param.grad.numpy(), "d" + name, PARITY)
-
-
-def test_initial_values_match_the_torch_cell():
-    torch = pytest.importorskip("torch")
-    ours = lnlstm_init_params(D, H, np.random.default_rng(0), np.float64)
-    from rnnkit.torch_engine.lnlstm import LNLSTMCell
-
-    theirs = {k: v.detach().double().numpy() for k, v in LNLSTMCell(D, H).named_parameters()}
-    assert ours.keys() == theirs.keys()
-    for name in ours:
-        assert ours[name].shape == theirs[name].shape, name
-        if name in ("Wx", "Wh"):
-            assert np.abs(ours[name]).max() <= 1 / np.sqrt(H)
-        else:
-            np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)

@@ -190,13 +190,3 @@ def test_matches_torch_cell_autograd(cell, scan):
         assert_close(ours[name], t[name].grad.numpy(), "d" + name, PARITY)
     for name, param in module.named_parameters():
         assert_close(ours[name], param.grad.numpy(), "d" + name, PARITY)
-
-
-@pytest.mark.parametrize("cell", CELLS)
-def test_initial_values_match_the_torch_cell(cell):
-    pytest.importorskip("torch")
-    ours = fn(cell, "init_params")(D, H, np.random.default_rng(0), np.float64)
-    theirs = {k: v.detach().double().numpy() for k, v in torch_class(cell)(D, H).named_parameters()}
-    assert ours.keys() == theirs.keys()
-    assert ours["Wx"].shape == theirs["Wx"].shape and np.abs(ours["Wx"]).max() <= 1 / np.sqrt(H)
-    np.testing.assert_array_equal(ours["b"], theirs["b"])

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from gradutil import TOL, TOL_RECURRENT, assert_close, assert_grad, randn
 
-from rnnkit.config import ModelConfig
+from rnnkit.models.charlm.spec import CharLMSpec
 from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient, rel_error_norm
 from rnnkit.numpy_engine.gru import gru_backward, gru_forward
@@ -117,7 +117,7 @@ def test_chaining_chunks_through_dhT_dcT_is_exact_bptt(name):
 
 
 def charlm(cell, seed=0, layers=2, embed_dim=0):
-    config = ModelConfig(cell=cell, vocab_size=V, hidden=H, layers=layers, embed_dim=embed_dim)
+    config = CharLMSpec(cell=cell, vocab_size=V, hidden=H, layers=layers, embed_dim=embed_dim)
     model = CharLM.create(config, seed=seed, dtype=np.float64)
     rng = np.random.default_rng(seed + 100)
     for value in model.params.values():  # gradients of order one, as in rnnkit.numpy_engine.checks
@@ -137,9 +137,10 @@ def test_charlm_two_chunks_with_carried_state_equal_one_chunk(name):
     for layer_a, layer_b in zip(s2, s_full):
         for a, b in zip(layer_a, layer_b):
             assert_close(a, b, "state")
-    nats, _ = model.evaluate(x, y, s0)
-    nats1, e1 = model.evaluate(x[:, :K], y[:, :K], s0)
-    nats2, _ = model.evaluate(x[:, K:], y[:, K:], e1)
+    nats = model.evaluate(x, y, s0)[0]["nats"]
+    stats1, e1 = model.evaluate(x[:, :K], y[:, :K], s0)
+    nats1 = stats1["nats"]
+    nats2 = model.evaluate(x[:, K:], y[:, K:], e1)[0]["nats"]
     assert nats1 + nats2 == pytest.approx(nats, rel=1e-12)
     loss, _, _ = model.loss(x, y, s0)
     loss1, _, l1 = model.loss(x[:, :K], y[:, :K], s0)

@@ -8,14 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnkit.config import ModelConfig, TrainConfig
+from rnnkit.config import TrainConfig
+from rnnkit.models.charlm.spec import CharLMSpec
 from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.runtime.shards import ShardedModel
 from rnnkit.runtime.processes import ProcessShardedModel
 from rnnkit.runtime.numpy_runtime import NumpyRuntime, choose_workers
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ModelConfig(cell="lstm", vocab_size=13, hidden=24, layers=2, embed_dim=6, dropout=0.25)
+CONFIG = CharLMSpec(cell="lstm", vocab_size=13, hidden=24, layers=2, embed_dim=6, dropout=0.25)
 
 
 def batch(seed, n=6, t=9):
@@ -29,7 +30,7 @@ def generators():
 
 @pytest.fixture(scope="module")
 def pair():
-    """The same model run by 3 worker processes and by 3 in-process shards (threads)."""
+    """The same model run by 3 worker processes and by 3 shards in this process."""
     in_process = CharLM.create(CONFIG, seed=1)
     across = CharLM(CONFIG, {k: v.copy() for k, v in in_process.params.items()})
     sharded = ProcessShardedModel(across, 3)
@@ -43,8 +44,8 @@ def test_loss_gradients_state_and_dropout_equal_in_process_shards(pair):
     state_p = state_t = processes.model.init_state(6)
     for step in range(3):  # the parameters change between steps: the workers must see the new ones
         x, y = batch(step)
-        loss_p, grads_p, state_p = processes.loss(x, y, state_p, rngs_p)
-        loss_t, grads_t, state_t = threads.loss(x, y, state_t, rngs_t)
+        loss_p, grads_p, state_p = processes.loss((x, y), state_p, rngs_p)
+        loss_t, grads_t, state_t = threads.loss((x, y), state_t, rngs_t)
         assert loss_p == loss_t
         for name in grads_t:
             assert np.array_equal(grads_p[name], grads_t[name]), name
@@ -62,9 +63,9 @@ def test_loss_gradients_state_and_dropout_equal_in_process_shards(pair):
 def test_evaluate_equals_in_process_shards(pair):
     processes, threads = pair
     x, y = batch(7)
-    nats_p, state_p = processes.evaluate(x, y, processes.model.init_state(6))
-    nats_t, state_t = threads.evaluate(x, y, threads.model.init_state(6))
-    assert nats_p == pytest.approx(nats_t, rel=1e-12)
+    stats_p, state_p = processes.evaluate((x, y), processes.model.init_state(6))
+    stats_t, state_t = threads.evaluate((x, y), threads.model.init_state(6))
+    assert stats_p["nats"] == pytest.approx(stats_t["nats"], rel=1e-12) and stats_p["count"] == x.size
     assert np.array_equal(state_p[0][0], state_t[0][0])
 
 
@@ -73,9 +74,9 @@ def test_a_failing_worker_reports_its_error(pair):
     x, y = batch(8)
     x[5, 0] = CONFIG.vocab_size + 50  # an id out of range, in the last worker's rows
     with pytest.raises(RuntimeError, match="worker process 2 failed: IndexError"):
-        processes.loss(x, y, processes.model.init_state(6), None)
+        processes.loss((x, y), processes.model.init_state(6), None)
     x, y = batch(9)  # and the workers go on serving the next step
-    processes.loss(x, y, processes.model.init_state(6), None)
+    processes.loss((x, y), processes.model.init_state(6), None)
 
 
 def test_close_stops_the_workers():
@@ -87,8 +88,8 @@ def test_close_stops_the_workers():
 
 
 def test_automatic_worker_count():
-    small = ModelConfig(cell="lstm", vocab_size=10, hidden=16)
-    large = ModelConfig(cell="lstm", vocab_size=10, hidden=128)
+    small = CharLMSpec(cell="lstm", vocab_size=10, hidden=16)
+    large = CharLMSpec(cell="lstm", vocab_size=10, hidden=128)
     assert choose_workers(small, TrainConfig(batch=32)) == 1  # steps too short to gain
     assert choose_workers(large, TrainConfig(batch=4)) == 1  # too few streams to share
     assert choose_workers(large, TrainConfig(batch=32, threads=3)) == 3  # asked for
@@ -100,13 +101,14 @@ def test_a_training_script_without_a_main_guard_can_use_workers(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent("""
         import numpy as np
-        from rnnkit.config import ModelConfig, TrainConfig
+        from rnnkit.config import TrainConfig
+        from rnnkit.models.charlm.spec import CharLMSpec
         from rnnkit.runtime.numpy_runtime import NumpyRuntime
         print("script ran")
-        runtime = NumpyRuntime(ModelConfig(cell="gru", vocab_size=9, hidden=8),
+        runtime = NumpyRuntime(CharLMSpec(cell="gru", vocab_size=9, hidden=8),
                                TrainConfig(batch=4, seq_len=5, threads=2))
         x = np.arange(20).reshape(4, 5) % 9
-        loss, norm = runtime.train_step(x, x, 0.01)
+        loss, norm = runtime.train_step((x, x), 0.01)
         print("loss", np.isfinite(loss))
     """))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
@@ -119,14 +121,14 @@ def test_a_training_script_without_a_main_guard_can_use_workers(tmp_path):
 def test_runtime_with_workers_trains_like_one_process_to_rounding():
     # float64: Adam divides by sqrt(v), which magnifies float32 rounding in near-zero gradients.
     common = dict(batch=6, seq_len=9, optimizer="adam", lr=0.01, dtype="float64")
-    config = ModelConfig(cell="lstm", vocab_size=13, hidden=24, layers=2, embed_dim=6)
+    config = CharLMSpec(cell="lstm", vocab_size=13, hidden=24, layers=2, embed_dim=6)
     several = NumpyRuntime(config, TrainConfig(**common, threads=3), seed=4)
     one = NumpyRuntime(config, TrainConfig(**common, threads=1), seed=4)
     try:
         for step in range(4):
             x, y = batch(step)
-            loss_s, _ = several.train_step(x, y, 0.01)
-            loss_o, _ = one.train_step(x, y, 0.01)
+            loss_s, _ = several.train_step((x, y), 0.01)
+            loss_o, _ = one.train_step((x, y), 0.01)
             assert loss_s == pytest.approx(loss_o, rel=1e-12)
         for name, value in one.params_numpy().items():
             assert np.allclose(several.params_numpy()[name], value, rtol=1e-9, atol=1e-12), name
@@ -141,10 +143,10 @@ def test_without_worker_processes_the_shards_run_in_this_process(monkeypatch):
         raise OSError("no processes here")
 
     monkeypatch.setattr(runtime_module, "ProcessShardedModel", refuse)
-    config = ModelConfig(cell="gru", vocab_size=9, hidden=8)
+    config = CharLMSpec(cell="gru", vocab_size=9, hidden=8)
     with pytest.warns(RuntimeWarning, match="could not start worker processes"):
         runtime = NumpyRuntime(config, TrainConfig(batch=4, seq_len=5, threads=2))
     assert isinstance(runtime.sharded, ShardedModel) and runtime.sharded.workers == 2
     x = np.arange(20).reshape(4, 5) % 9
-    loss, _ = runtime.train_step(x, x, 0.01)
+    loss, _ = runtime.train_step((x, x), 0.01)
     assert np.isfinite(loss)

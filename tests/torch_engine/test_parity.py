@@ -17,7 +17,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from rnnkit.cli import main  # noqa: E402
-from rnnkit.config import ModelConfig, TrainConfig  # noqa: E402
+from rnnkit.config import TrainConfig  # noqa: E402
+from rnnkit.models.charlm.spec import CharLMSpec  # noqa: E402
 from rnnkit.models.charlm.numpy_model import CharLM  # noqa: E402
 from rnnkit.runtime.numpy_runtime import NumpyRuntime  # noqa: E402
 from rnnkit.models.charlm.torch_model import TorchCharLM  # noqa: E402
@@ -40,7 +41,7 @@ def assert_close(a, b, what=""):
 
 def random_model(cell, layers, embed_dim, seed=0):
     """A float64 model with weights large enough to make every gate matter, and a nonzero state."""
-    cfg = ModelConfig(cell=cell, vocab_size=V, hidden=H, layers=layers, embed_dim=embed_dim)
+    cfg = CharLMSpec(cell=cell, vocab_size=V, hidden=H, layers=layers, embed_dim=embed_dim)
     rng = np.random.default_rng(seed)
     params = {name: 0.5 * rng.standard_normal(shape) for name, shape in cfg.param_shapes().items()}
     width = 2 if cell == "lstm" else 1
@@ -98,8 +99,8 @@ def test_training_steps_with_carried_state_stay_equal(cell, optimizer, clip, cli
     for step in range(6):  # consecutive chunks: the state is carried, gradients stop at borders
         x, y = batch(seed=10 + step)
         lr = 1e-2 * (1 + step) / 6
-        loss, norm = numpy_rt.train_step(x, y, lr)
-        t_loss, t_norm = torch_rt.train_step(x, y, lr)
+        loss, norm = numpy_rt.train_step((x, y), lr)
+        t_loss, t_norm = torch_rt.train_step((x, y), lr)
         assert_close(t_loss, loss, f"loss at step {step}")
         assert_close(t_norm, norm, f"grad norm at step {step}")
     ours, theirs = torch_rt.params_numpy(), numpy_rt.params_numpy()
@@ -118,9 +119,10 @@ def test_training_steps_with_carried_state_stay_equal(cell, optimizer, clip, cli
 def test_evaluation_and_sampling_logits_agree():
     numpy_rt, torch_rt = twin_runtimes()
     x, y = batch(seed=4)
-    nats, state = numpy_rt.eval_chunk(x, y, numpy_rt.init_state(N))
-    t_nats, t_state = torch_rt.eval_chunk(x, y, torch_rt.init_state(N))
-    assert_close(t_nats, nats, "summed nats")
+    stats, state = numpy_rt.evaluate((x, y), numpy_rt.init_state(N))
+    t_stats, t_state = torch_rt.evaluate((x, y), torch_rt.init_state(N))
+    assert t_stats["count"] == stats["count"] == x.size
+    assert_close(t_stats["nats"], stats["nats"], "summed nats")
     logits, _ = numpy_rt.step_logits(x[:, 0], state)
     t_logits, _ = torch_rt.step_logits(x[:, 0], t_state)
     assert t_logits.dtype == np.float64

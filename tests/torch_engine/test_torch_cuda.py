@@ -13,7 +13,8 @@ if not torch.cuda.is_available():
     pytest.skip("no CUDA GPU: PyTorch's torch.cuda.is_available() is False", allow_module_level=True)
 
 from rnnkit.cli import main  # noqa: E402
-from rnnkit.config import ModelConfig, TrainConfig  # noqa: E402
+from rnnkit.config import TrainConfig  # noqa: E402
+from rnnkit.models.charlm.spec import CharLMSpec  # noqa: E402
 from rnnkit.runtime.numpy_runtime import NumpyRuntime  # noqa: E402
 from rnnkit.torch_engine import Recurrent  # noqa: E402
 from rnnkit.runtime.torch_device import uses_bf16  # noqa: E402
@@ -57,7 +58,7 @@ def test_cudnn_fused_path_equals_the_explicit_loop_and_the_cpu(cell):
 
 
 def small_configs(cell="lstm"):
-    model = ModelConfig(cell=cell, vocab_size=11, hidden=32, layers=2, embed_dim=8)
+    model = CharLMSpec(cell=cell, vocab_size=11, hidden=32, layers=2, embed_dim=8)
     train = TrainConfig(batch=8, seq_len=16, optimizer="adam", lr=1e-2, clip=5.0, warmup=0)
     return model, train
 
@@ -77,7 +78,7 @@ def test_bf16_autocast_training_learns_and_keeps_float32_state(cell):
     x, y = repeating_chunk(model.vocab_size, train.batch, train.seq_len)
     losses = []
     for _ in range(60):
-        loss, norm = runtime.train_step(x, y, 1e-2)
+        loss, norm = runtime.train_step((x, y), 1e-2)
         assert np.isfinite(loss) and np.isfinite(norm)
         losses.append(loss)
     assert losses[-1] < 0.5 * losses[0]  # it learns under bf16
@@ -92,10 +93,10 @@ def test_gpu_losses_match_the_numpy_engine():
     gpu = TorchRuntime(model, train, seed=3, device="cuda")
     ref = NumpyRuntime(model, train, params=gpu.params_numpy(), seed=3)
     x, y = repeating_chunk(model.vocab_size, train.batch, train.seq_len)
-    gpu_nats, _ = gpu.eval_chunk(x, y, gpu.init_state(train.batch))
-    ref_nats, _ = ref.eval_chunk(x, y, ref.init_state(train.batch))
+    gpu_nats = gpu.evaluate((x, y), gpu.init_state(train.batch))[0]["nats"]
+    ref_nats = ref.evaluate((x, y), ref.init_state(train.batch))[0]["nats"]
     assert abs(gpu_nats - ref_nats) <= 1e-4 * abs(ref_nats)
-    gpu_loss, _ = gpu.train_step(x, y, 0.0)
+    gpu_loss, _ = gpu.train_step((x, y), 0.0)
     assert abs(gpu_loss - ref_nats / x.size) <= 2e-2 * ref_nats / x.size  # bf16 products
 
 

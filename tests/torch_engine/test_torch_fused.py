@@ -97,10 +97,10 @@ def test_gru_and_rnn_weights_reach_the_kernel_without_a_copy(cell):
 
 
 def test_transposed_storage_exports_row_major_arrays_and_keeps_gradient_layout():
-    from rnnkit.config import ModelConfig
+    from rnnkit.models.charlm.spec import CharLMSpec
     from rnnkit.models.charlm.torch_model import TorchCharLM
 
-    model = TorchCharLM(ModelConfig(cell="lstm", vocab_size=7, hidden=H, layers=2, embed_dim=4))
+    model = TorchCharLM(CharLMSpec(cell="lstm", vocab_size=7, hidden=H, layers=2, embed_dim=4))
     assert model.rnn.cells[0].Wh.t().is_contiguous()  # the kernel's layout in memory
     arrays = model.to_arrays()
     assert all(a.flags["C_CONTIGUOUS"] for a in arrays.values())

@@ -8,12 +8,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from rnnkit.cli import main  # noqa: E402
-from rnnkit.config import ModelConfig, TrainConfig  # noqa: E402
+from rnnkit.config import TrainConfig  # noqa: E402
+from rnnkit.models.charlm.spec import CharLMSpec  # noqa: E402
 from rnnkit.errors import UsageError  # noqa: E402
 from rnnkit.runtime.torch_device import resolve_device, uses_bf16  # noqa: E402
 from rnnkit.runtime.distributed import Group  # noqa: E402
-from rnnkit.runtime.torch_runtime import TorchRuntime, initial_params  # noqa: E402
-from rnnkit.models.charlm.numpy_model import init_params  # noqa: E402
+from rnnkit.runtime.torch_runtime import TorchRuntime  # noqa: E402
 from rnnkit.training.checkpoint import load_checkpoint  # noqa: E402
 
 
@@ -71,10 +71,10 @@ def test_checkpoint_holds_plain_arrays_and_json(text, tmp_path):
 
 
 def test_state_saved_with_a_gpu_generator_restores_on_the_cpu():
-    cfg = ModelConfig(cell="gru", vocab_size=7, hidden=5)
+    cfg = CharLMSpec(cell="gru", vocab_size=7, hidden=5)
     train_cfg = TrainConfig(batch=2, seq_len=3)
     runtime = TorchRuntime(cfg, train_cfg, device="cpu")
-    runtime.train_step(np.zeros((2, 3), np.int64), np.ones((2, 3), np.int64), 1e-3)
+    runtime.train_step((np.zeros((2, 3), np.int64), np.ones((2, 3), np.int64)), 1e-3)
     js, arrays = runtime.export()
     js["torch_rng"][0]["cuda"] = "AAAAAAAAAAAAAAAAAAAAAA=="  # what a CUDA run adds
     groups = {g: {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(g + "/")} for g in ("optim", "state")}
@@ -86,34 +86,28 @@ def test_state_saved_with_a_gpu_generator_restores_on_the_cpu():
 
 
 @pytest.mark.parametrize("cell, highway", [("lnlstm", True), ("mingru", False), ("minlstm", True)])
-def test_torch_only_cells_train_sample_and_are_refused_by_numpy(text, tmp_path, capsys, cell, highway):
+def test_newer_cells_train_in_torch_and_sample_alike_in_both_engines(text, tmp_path, capsys, cell, highway):
     extra = ["--highway"] if highway else []
     assert train(text, tmp_path / "run", "--cell", cell, "--layers", "2", "--steps", "3", *extra) == 0
     ckpt = load_checkpoint(tmp_path / "run")
-    assert set(ckpt.params) == set(ckpt.model_config.param_shapes())
-    assert ckpt.model_config.highway is highway
+    assert set(ckpt.params) == set(ckpt.spec.param_shapes())
+    assert ckpt.spec.highway is highway
     capsys.readouterr()
-    assert main(["sample", str(tmp_path / "run"), "--engine", "torch", "--device", "cpu", "--length", "20"]) == 0
-    assert len(capsys.readouterr().out.strip()) >= 10
-    assert main(["sample", str(tmp_path / "run"), "--length", "20"]) == 2
-    assert f"cell '{cell}' runs only on the torch engine: add --engine torch" in capsys.readouterr().err
+    samples = []
+    for engine in ("torch", "numpy"):
+        assert main(["sample", str(tmp_path / "run"), "--engine", engine, "--device", "cpu", "--length", "40",
+                     "--greedy"]) == 0
+        samples.append(capsys.readouterr().out)
+    assert len(samples[0].strip()) >= 10 and samples[0] == samples[1]
 
 
-def test_numpy_engine_refuses_highway_gates():
-    from rnnkit.runtime.numpy_runtime import NumpyRuntime
-
-    with pytest.raises(UsageError, match="highway connections run only on the torch engine: add --engine torch"):
-        NumpyRuntime(ModelConfig(cell="lstm", vocab_size=7, hidden=5, layers=2, highway=True))
-
-
-def test_fresh_models_start_from_the_numpy_engines_weights():
-    cfg = ModelConfig(cell="lstm", vocab_size=7, hidden=5, layers=2, embed_dim=3, highway=True)
-    ours = initial_params(cfg, seed=4)
-    theirs = init_params(ModelConfig(cell="lstm", vocab_size=7, hidden=5, layers=2, embed_dim=3),
-                         np.random.default_rng(4), np.float64)
-    assert set(ours) == set(cfg.param_shapes())
-    assert all(np.array_equal(ours[k], v) for k, v in theirs.items())
-    assert np.all(ours["rnn.highway.1.b"] == -1.0)  # the highway gate's own initialisation
+def test_fresh_models_start_from_the_specs_weights():
+    cfg = CharLMSpec(cell="lnlstm", vocab_size=7, hidden=5, layers=2, embed_dim=3, highway=True)
+    ours = TorchRuntime(cfg, TrainConfig(batch=2, seq_len=3, dtype="float64"), seed=4, device="cpu").params_numpy()
+    expected = cfg.init_params(np.random.default_rng(4))
+    assert list(ours) == list(expected) == list(cfg.param_shapes())
+    assert all(np.array_equal(ours[k], v) for k, v in expected.items())
+    assert np.all(ours["rnn.highway.1.b"] == -1.0) and np.all(ours["rnn.0.gx"] == 1.0)
 
 
 def test_devices_and_flags(capsys):

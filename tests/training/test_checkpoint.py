@@ -3,11 +3,13 @@ every kind of bad file with a UsageError (never a traceback, never unpickling)."
 
 import json
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rnnkit.config import ModelConfig, TrainConfig
+from rnnkit.config import TrainConfig
+from rnnkit.models.charlm.spec import CharLMSpec
 from rnnkit.data.vocab import Vocab
 from rnnkit.errors import UsageError
 from rnnkit.models.charlm.numpy_model import CharLM
@@ -20,10 +22,11 @@ TEXT = "hello world, a tiny text\n"
 
 def make_contents(seed=0):
     vocab = Vocab.build(TEXT)
-    config = ModelConfig(cell="lstm", vocab_size=len(vocab), hidden=4, layers=2, embed_dim=3)
+    config = CharLMSpec(cell="lstm", vocab_size=len(vocab), hidden=4, layers=2, embed_dim=3)
     params = CharLM.create(config, seed=seed).params
-    meta = {"model": config.to_json(), "vocab": vocab.to_json(), "train": TrainConfig(steps=10).to_json(),
-            "progress": {"step": 7, "tokens": 700, "elapsed": 1.5, "best_bpc": 3.25, "val_bpc": 3.5}}
+    meta = {"model": {"kind": "charlm", "spec": config.to_json()}, "tokenizers": {"chars": vocab.to_json()},
+            "task": {"name": "charlm", "data": "tiny.txt", "mode": "char"}, "train": TrainConfig(steps=10).to_json(),
+            "progress": {"step": 7, "tokens": 700, "elapsed": 1.5, "best": 3.25, "val": {"bpc": 3.5}}}
     arrays = {f"param/{k}": v for k, v in params.items()}
     arrays["optim/m/rnn.0.Wx"] = np.full((3, 16), 0.5, dtype=np.float32)
     arrays["state/0/0"] = np.ones((2, 4), dtype=np.float32)
@@ -74,9 +77,9 @@ def test_round_trip(saved):
     for k, v in arrays.items():
         assert ck.arrays[k].dtype == v.dtype
         np.testing.assert_array_equal(ck.arrays[k], v)
-    assert ck.model_config == ModelConfig.from_json(meta["model"])
+    assert ck.spec == CharLMSpec.from_json(meta["model"]["spec"]) and ck.kind == "charlm"
     assert ck.vocab == Vocab.build(TEXT)
-    assert ck.params.keys() == set(ck.model_config.param_shapes())
+    assert ck.params.keys() == set(ck.spec.param_shapes())
     assert ck.group("optim").keys() == {"m/rnn.0.Wx"}
     np.testing.assert_array_equal(ck.group("optim")["m/rnn.0.Wx"], arrays["optim/m/rnn.0.Wx"])
     assert ck.group("state").keys() == {"0/0"}
@@ -220,23 +223,47 @@ def test_refuses_a_header_that_is_not_bytes(tmp_path):
     refuses(path, "no rnnkit header")
 
 
-def test_refuses_a_header_without_model_or_vocab(tmp_path):
+def test_refuses_a_header_without_model_or_tokenizer(tmp_path):
     meta = {"format": FORMAT, "version": VERSION, **make_contents()[0]}
-    for key in ("model", "vocab"):
-        refuses(_with_meta(tmp_path, {k: v for k, v in meta.items() if k != key}), repr(key))
+    refuses(_with_meta(tmp_path, {k: v for k, v in meta.items() if k != "model"}), "model kind")
+    refuses(_with_meta(tmp_path, {**meta, "tokenizers": {}}), "'chars'")
 
 
-def test_refuses_a_bad_model_config_in_the_header(tmp_path):
+def test_refuses_a_bad_model_spec_in_the_header(tmp_path):
     meta = {"format": FORMAT, "version": VERSION, **make_contents()[0]}
-    for model in ({**meta["model"], "cell": "transformer"}, {**meta["model"], "wings": 2}, "lstm"):
+    spec = meta["model"]["spec"]
+    for model in ({"kind": "charlm", "spec": {**spec, "cell": "transformer"}},
+                  {"kind": "charlm", "spec": {**spec, "wings": 2}}, {"kind": "charlm", "spec": "lstm"},
+                  {"kind": "transformer", "spec": spec}, "lstm"):
         with pytest.raises(UsageError):
             load_checkpoint(_with_meta(tmp_path, {**meta, "model": model}))
 
 
 def test_refuses_a_vocabulary_of_the_wrong_size(tmp_path):
     meta = {"format": FORMAT, "version": VERSION, **make_contents()[0]}
-    meta["vocab"] = Vocab.build("abc").to_json()
+    meta["tokenizers"] = {"chars": Vocab.build("abc").to_json()}
     refuses(_with_meta(tmp_path, meta), "vocabulary")
+
+
+def test_a_version_1_checkpoint_of_the_character_model_still_loads_resumes_and_samples(tmp_path, capsys):
+    """tests/fixtures/charlm_v1 was written by rnnkit before checkpoints held tasks (format 1)."""
+    import shutil
+
+    from rnnkit.cli import main
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "charlm_v1"
+    run = tmp_path / "run"
+    shutil.copytree(fixture, run)
+    ck = load_checkpoint(run / LATEST)
+    assert ck.meta["version"] == VERSION and ck.kind == "charlm" and ck.task["name"] == "charlm"
+    assert ck.spec == CharLMSpec(cell="lstm", vocab_size=len(ck.vocab), hidden=8, embed_dim=4)
+    assert ck.meta["progress"]["step"] == 6 and ck.meta["progress"]["val"]["bpc"] > 0
+    assert main(["sample", str(run), "--length", "20", "--seed", "1"]) == 0
+    assert main(["eval", str(run), "--data", str(run / "corpus.txt"), "--json"]) == 0
+    assert main(["train", "--resume", str(run), "--steps", "8", "--data", str(run / "corpus.txt"),
+                 "--sample-length", "0"]) == 0
+    resumed = load_checkpoint(run / LATEST)
+    assert resumed.meta["version"] == VERSION and resumed.meta["progress"]["step"] == 8
 
 
 @pytest.mark.parametrize("change, words", [

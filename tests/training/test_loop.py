@@ -78,7 +78,7 @@ def test_resume_is_exact(text, tmp_path, capsys, workers):
     for k in a:
         assert np.array_equal(a[k], b[k]), f"{k} differs after resume"
     ma, mb = load_checkpoint(whole / LATEST).meta, load_checkpoint(split / LATEST).meta
-    assert ma["stream"] == mb["stream"] and ma["stream"]["epoch"] >= 1  # the streams wrapped around
+    assert ma["data_position"] == mb["data_position"] and ma["data_position"]["epoch"] >= 1  # the streams wrapped around
     assert ma["runtime"] == mb["runtime"]  # optimizer counters and the dropout generators' states
     assert len(ma["runtime"]["rngs"]) == (2 if workers else 1)  # one generator per worker process
     assert ma["progress"]["step"] == mb["progress"]["step"] == 24
@@ -90,7 +90,7 @@ def test_resume_is_exact(text, tmp_path, capsys, workers):
     val_b = {r["step"]: r["val_bpc"] for r in read_metrics(split / "metrics.jsonl")}
     for step in (15, 20, 24):
         assert val_a[step] == val_b[step]
-    assert load_checkpoint(split / BEST).meta["progress"]["best_bpc"] == min(val_b.values())
+    assert load_checkpoint(split / BEST).meta["progress"]["best"] == min(val_b.values())
 
 
 @pytest.mark.parametrize("lost", ["rng", "state"])
@@ -119,14 +119,14 @@ def test_run_folder_files(text, tmp_path):
                  "--eval-every", 3, "--out", run) == 0
     assert {p.name for p in run.iterdir()} == {LATEST, BEST, "metrics.jsonl", "config.json"}
     config = json.loads((run / "config.json").read_text())
-    assert config["model"]["hidden"] == 8 and config["train"]["steps"] == 7
+    assert config["model"]["spec"]["hidden"] == 8 and config["train"]["steps"] == 7
     records = read_metrics(run / "metrics.jsonl")
     assert [r["step"] for r in records] == [3, 6, 7]
     for r in records:
         assert {"step", "tokens", "lr", "train_bpc", "val_bpc", "grad_norm"} <= r.keys()
         assert np.isfinite(r["val_bpc"])
     best = load_checkpoint(run / BEST)
-    assert best.meta["progress"]["best_bpc"] == min(r["val_bpc"] for r in records)
+    assert best.meta["progress"]["best"] == min(r["val_bpc"] for r in records)
     assert not any(k.startswith("optim/") for k in best.arrays)  # best.npz: parameters only
 
 

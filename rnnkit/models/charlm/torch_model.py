@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.config import ModelConfig
+from rnnkit.models.charlm.spec import CharLMSpec
 from rnnkit.errors import UsageError
 from rnnkit.torch_engine.cells import State
 from rnnkit.torch_engine.layers import Affine, Embedding
@@ -29,16 +29,16 @@ from rnnkit.torch_engine.recurrent import Recurrent
 
 
 class TorchCharLM(nn.Module):
-    """A character model built from a :class:`ModelConfig` (run as :class:`TorchOptions` say).
+    """A character model built from a :class:`CharLMSpec` (run as :class:`TorchOptions` say).
 
     Its ``named_parameters()`` are exactly ``config.param_shapes()``, names, shapes and order:
     ``embed.W`` (when E > 0), ``rnn.{l}.Wx``, ``rnn.{l}.Wh``, ``rnn.{l}.b`` (or ``bx``, ``bh``; the
     extra parameters of lnlstm; no ``Wh`` for mingru / minlstm), highway gates, ``head.W``, ``head.b``.
     """
 
-    def __init__(self, config: ModelConfig, options: TorchOptions | None = None) -> None:
+    def __init__(self, config: CharLMSpec, options: TorchOptions | None = None) -> None:
         super().__init__()
-        self.config = config
+        self.spec = self.config = config
         self.options = options or TorchOptions()
         V, H = config.vocab_size, config.hidden
         self.embed = Embedding(V, config.embed_dim) if config.embed_dim else None
@@ -74,13 +74,20 @@ class TorchCharLM(nn.Module):
         logits, state = self(x, state)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)), state
 
+    def evaluate(self, x: Tensor, y: Tensor, state: Sequence[State] | None = None) -> tuple[dict, list[State]]:
+        """Summed cross entropy over all N*T characters (no gradient is needed; the caller turns
+        it off): ({"nats": float, "count": N*T}, new state)."""
+        logits, state = self(x, state)
+        nats = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum")
+        return {"nats": float(nats.double()), "count": int(y.numel())}, state
+
     def step(self, ids: Tensor, state: Sequence[State] | None = None) -> tuple[Tensor, list[State]]:
         """One character per stream, for sampling: ids (N,) -> logits (N, V) and the new state."""
         logits, state = self(ids[:, None], state)
         return logits[:, 0], state
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Name and shape of every parameter: ``ModelConfig.param_shapes()``, as a test checks."""
+        """Name and shape of every parameter: ``CharLMSpec.param_shapes()``, as a test checks."""
         return {name: tuple(p.shape) for name, p in self.named_parameters()}
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -94,7 +101,7 @@ class TorchCharLM(nn.Module):
     @classmethod
     def from_arrays(
         cls,
-        config: ModelConfig,
+        config: CharLMSpec,
         params: Mapping[str, np.ndarray],
         options: TorchOptions | None = None,
         *,

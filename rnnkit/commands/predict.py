@@ -1,0 +1,96 @@
+"""Run a trained model on inputs given on the command line or in a file (one input per line).
+
+sentiment: the label of each text and its probability. charlm: the most likely next characters
+after each text. With --json, one JSON object per input line (for sentiment at least "label" and
+"probability").
+
+examples:
+  rnnkit predict runs/mr "an engrossing, beautifully acted film"
+  rnnkit predict runs/mr --file reviews.txt --json
+  rnnkit predict runs/charlm "def " --top-k 3
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.commands._args import positive_int
+from rnnkit.commands._model import add_model_arguments, load_runtime
+from rnnkit.errors import UsageError
+from rnnkit.sampling import softmax
+
+
+def add_arguments(p) -> None:
+    add_model_arguments(p)
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="texts to run the model on")
+    p.add_argument("--file", help="read the inputs from this UTF-8 file, one per line ('-': standard input)")
+    p.add_argument("--json", action="store_true", help="one JSON object per input line")
+    p.add_argument("--top-k", type=positive_int, default=5, help="charlm: next characters to show (default: 5)")
+
+
+def read_inputs(args) -> list[str]:
+    """The inputs: the positional ones, or the lines of --file (not both)."""
+    if args.file and args.inputs:
+        raise UsageError("give inputs on the command line or with --file, not both")
+    if not args.file:
+        if not args.inputs:
+            raise UsageError("nothing to predict: give one or more inputs, or --file FILE")
+        return list(args.inputs)
+    if args.file == "-":
+        return sys.stdin.read().splitlines()
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    if not lines:
+        raise UsageError(f"{path} is empty: write one input per line")
+    return lines
+
+
+def _sentiment(checkpoint, runtime, inputs, args) -> list[dict]:
+    from rnnkit.tasks.sentiment import SentimentReader
+
+    return SentimentReader.from_checkpoint(checkpoint).predict(runtime, inputs)
+
+
+def _charlm(checkpoint, runtime, inputs, args) -> list[dict]:
+    vocab = checkpoint.vocab
+    results = []
+    for i, text in enumerate(inputs, start=1):
+        if not text:
+            raise UsageError(f"input {i} is empty: give text to continue")
+        ids = vocab.encode(text)  # a UsageError names characters outside the vocabulary
+        state = runtime.init_state(1)
+        for token in ids:
+            logits, state = runtime.step_logits(np.array([token]), state)
+        probs = softmax(logits[0])
+        top = np.argsort(-probs)[: min(args.top_k, len(probs))]
+        results.append({"next": [{"char": vocab.decode([k]), "probability": float(probs[k])} for k in top]})
+    return results
+
+
+PREDICTORS = {"charlm": _charlm, "sentiment": _sentiment}
+
+
+def run(args) -> int:
+    inputs = read_inputs(args)
+    checkpoint, runtime = load_runtime(args)
+    task = checkpoint.task.get("name")
+    if task not in PREDICTORS:
+        raise UsageError(f"{checkpoint.path} was trained on task {task!r}, which this rnnkit cannot run")
+    for text, result in zip(inputs, PREDICTORS[task](checkpoint, runtime, inputs, args)):
+        if args.json:
+            print(json.dumps({"input": text, **result}, ensure_ascii=False))
+        elif task == "sentiment":
+            print(f"{result['label']:<8} {result['probability']:.4f}  {text}")
+        else:
+            shown = "  ".join(f"{c['char']!r} {c['probability']:.3f}" for c in result["next"])
+            print(f"{text!r} -> {shown}")
+    return 0

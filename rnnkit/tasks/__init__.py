@@ -1,0 +1,105 @@
+"""Tasks: what a model learns from, and how it is judged. One file a task:
+
+    charlm      many-to-many: next character over a text (bits per character)
+    sentiment   many-to-one: the polarity of a sentence (accuracy)
+
+A task turns its data into batches (tuples of batch-first arrays the model's ``loss`` takes),
+builds the model spec that fits the data (vocabulary sizes, classes), evaluates a runtime on a
+split (a dict of named metrics) and says which metric decides the best checkpoint. The trainer
+(rnnkit/training/loop.py) knows tasks only through :class:`Task`; the commands find them in
+:data:`TASKS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import NamedTuple
+
+from rnnkit.errors import UsageError
+
+#: Task name -> "module:class".
+TASKS = {
+    "charlm": "rnnkit.tasks.charlm:CharLMTask",
+    "sentiment": "rnnkit.tasks.sentiment:SentimentTask",
+}
+
+
+class Source(NamedTuple):
+    """A data source a task reads: its ``--data`` name, what it is, whether it is installed here,
+    and the command that installs it."""
+
+    name: str
+    description: str
+    installed: bool
+    install: str
+
+
+class Task:
+    """The interface a task implements (see the module docstring). Attributes:
+
+    name: the task's name in :data:`TASKS`.
+    model_kind: the kind of rnnkit/models it trains.
+    metric: the validation metric that decides ``best.npz``; ``lower_is_better`` its direction.
+    loss_label: how the progress bar names the training loss (``bpc``, ``loss``).
+    carries_state: whether the model's state runs on from batch to batch (truncated BPTT).
+    """
+
+    name: str
+    summary: str
+    model_kind: str
+    metric: str
+    lower_is_better: bool = True
+    loss_label: str = "loss"
+    carries_state: bool = False
+
+    @classmethod
+    def sources(cls) -> list[Source]:
+        """The named data sources of this task (``--data NAME``); any task also reads a file."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line about the data, for the start of a run."""
+        raise NotImplementedError
+
+    def next_batch(self) -> tuple[tuple, bool]:
+        """The next training batch, and whether the carried state must start afresh before it."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """Where the batches stand (JSON), for an exact resume."""
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict) -> None:
+        raise NotImplementedError
+
+    def batch_tokens(self, batch: tuple) -> int:
+        """How many tokens a batch holds (the progress bar's throughput)."""
+        raise NotImplementedError
+
+    def train_metrics(self, mean_loss: float) -> dict:
+        """The training loss as the task reports it, e.g. ``{"train_bpc": ...}``."""
+        return {"train_loss": mean_loss}
+
+    def display_loss(self, loss: float) -> float:
+        """The loss as the progress bar shows it (bits per character for language models)."""
+        return loss
+
+    def evaluate(self, runtime, split: str, limit: int | None = None) -> dict:
+        """``{metric name: value}`` of ``runtime``'s model on ``split`` (``val`` or ``test``)."""
+        raise NotImplementedError
+
+    def meta(self) -> dict:
+        """The task's part of a checkpoint: its name, data and options (JSON)."""
+        raise NotImplementedError
+
+    def tokenizers(self) -> dict:
+        """Named tokenizers or vocabularies as JSON, saved in the checkpoint."""
+        raise NotImplementedError
+
+
+def task_class(name):
+    """The class of task ``name``; an unknown name is a UsageError listing the known ones."""
+    if not isinstance(name, str) or name not in TASKS:
+        raise UsageError(f"unknown task {name!r}: choose one of {', '.join(TASKS)}")
+    module, _, attribute = TASKS[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
