@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rnnkit.config import ENGINES
 from rnnkit.runtime import default_engine, make_runtime
 from rnnkit.training.checkpoint import load_checkpoint
 
@@ -10,7 +11,7 @@ def add_model_arguments(p) -> None:
     # dest "checkpoint", not "run": the CLI keeps each command's run function in args.run.
     p.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT",
                    help="a run folder (its best.npz, else checkpoint.npz) or a checkpoint file")
-    p.add_argument("--engine", choices=("numpy", "torch"),
+    p.add_argument("--engine", choices=ENGINES,
                    help="engine to run the model with (default: numpy, which needs nothing but NumPy)")
     p.add_argument("--device", default="auto", help="torch engine: auto, cpu, cuda or mps (default: auto)")
 

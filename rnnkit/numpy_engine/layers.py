@@ -41,9 +41,9 @@ def scatter_add_rows(ids, rows, V):
 
     Inputs: ids (M,) ints in [0, V), rows (M, D). Returns: out (V, D).
 
-    Sorting the ids and summing each run of equal ids as one contiguous block is about ten times
-    faster than ``np.add.at`` (row by row) or ``np.add.reduceat`` here, and never builds a one-hot
-    (M, V) matrix. The loop runs once per distinct id, at most min(M, V) times.
+    Sorting the ids and summing each run of equal ids as one contiguous block is much faster than
+    ``np.add.at`` (row by row) or ``np.add.reduceat`` (docs/numpy_engine.md), and never builds a
+    one-hot (M, V) matrix. The loop runs once per distinct id, at most min(M, V) times.
     """
     order = np.argsort(ids, kind="stable")
     sorted_rows = rows[order]

@@ -12,8 +12,8 @@ S shards of rows (shards.py explains the arithmetic). Any model of rnnkit/models
 
 Why processes and not threads: a training step of a small model is hundreds of short NumPy calls,
 and each needs Python's interpreter lock to start and to finish. Two threads then spend much of
-their time waiting for each other (measured on a 2-core machine: two threads running the LSTM
-recurrence on 16 streams each took 8.7 ms, one thread alone 5.3 ms). Processes do not share the
+their time waiting for each other, slower together than one alone (docs/numpy_engine.md has the
+measurement). Processes do not share the
 lock; the parameters and gradients live in shared memory, so a step sends only the shard's ids,
 its carried state and a few numbers through a pipe.
 
@@ -72,9 +72,9 @@ def _keep_freed_memory() -> None:
 
     A training step allocates and frees the same few-megabyte temporaries every time. In a worker,
     glibc kept handing that memory back to the system (trimming the heap, or mapping and unmapping
-    each large block), so every step paid page faults for it again: the same shard took 17 ms there
-    and 14 ms in the parent. Raising the two thresholds keeps the memory in the worker. Elsewhere
-    than glibc (macOS, musl) this does nothing.
+    each large block), so every step paid page faults for it again, and a worker ran the same shard
+    markedly slower than the parent (docs/numpy_engine.md). Raising the two thresholds keeps the
+    memory in the worker. Elsewhere than glibc (macOS, musl) this does nothing.
     """
     try:
         libc = ctypes.CDLL(None)

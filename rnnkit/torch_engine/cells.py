@@ -1,4 +1,4 @@
-"""Vanilla RNN, LSTM and GRU cells written from the equations of DESIGN.md (batch first).
+"""Vanilla RNN, LSTM and GRU cells written from the equations of docs/numpy_engine.md (batch first).
 
 Dimensions: N batch, T time, D input size, H hidden size, G gates (1 rnn, 4 lstm, 3 gru).
 

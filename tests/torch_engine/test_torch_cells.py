@@ -1,4 +1,4 @@
-"""Each cell computes the equations of DESIGN.md (and of its paper), written out again here."""
+"""Each cell computes the equations of docs/numpy_engine.md (and of its paper), written out again here."""
 
 import pytest
 

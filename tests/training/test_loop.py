@@ -131,15 +131,15 @@ def test_run_folder_files(text, tmp_path):
 
 
 def test_minutes_budget_stops_the_run(text, tmp_path):
+    """The run trains until the budget is spent and stops at the first step after it: judged by the
+    run's own clock and step count, not by how fast this machine is."""
     run = tmp_path / "run"
-    start = time.monotonic()
     assert train("--data", text, "--hidden", "8", "--batch", "4", "--seq-len", "8", "--minutes", "0.02",
                  "--eval-every", 100000, "--out", run) == 0
-    wall = time.monotonic() - start
     progress = load_checkpoint(run / LATEST).meta["progress"]
-    assert progress["step"] > 0
-    assert 1.2 <= progress["elapsed"] < 1.2 + 1.0
-    assert wall < 15
+    assert progress["step"] > 1
+    seconds_per_step = progress["elapsed"] / progress["step"]
+    assert 1.2 <= progress["elapsed"] < 1.2 + 3 * seconds_per_step + 0.1
     assert load_checkpoint(run / LATEST).meta["train"]["steps"] is None
 
 
