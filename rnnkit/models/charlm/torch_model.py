@@ -6,9 +6,10 @@ L layers.
     ids (N, T) -> embed.W[ids] (N, T, E), or one-hot (layer 0 gathers rows of its Wx)
                -> L recurrent layers (N, T, H) -> dropout -> x head.W + head.b -> logits (N, T, V)
 
-The loss is the mean cross entropy over all N*T characters, in nats per character, the normalisation
-the NumPy engine uses. ``to_arrays`` / ``from_arrays`` move parameters in and out as float32 NumPy
-arrays under the names of docs/architecture.md, so either engine loads what the other wrote.
+The loss is the shared ``temporal_softmax_loss`` (rnnkit/torch_engine/losses.py) averaged over all
+N*T characters, in nats per character, as in the NumPy engine. ``to_arrays`` / ``from_arrays`` move
+parameters in and out as float32 NumPy arrays under the names of docs/architecture.md, so either
+engine loads what the other wrote.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rnnkit.models.charlm.spec import CharLMSpec
 from rnnkit.errors import UsageError
 from rnnkit.torch_engine.cells import State
 from rnnkit.torch_engine.layers import Affine, Embedding
+from rnnkit.torch_engine.losses import cross_entropy_sum, temporal_softmax_loss
 from rnnkit.torch_engine.options import TorchOptions
 from rnnkit.torch_engine.recurrent import Recurrent
 
@@ -72,13 +74,13 @@ class TorchCharLM(nn.Module):
         Returns the scalar loss and the new state (detach it before the next chunk for TBPTT).
         """
         logits, state = self(x, state)
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)), state
+        return temporal_softmax_loss(logits, y, average="tokens"), state
 
     def evaluate(self, x: Tensor, y: Tensor, state: Sequence[State] | None = None) -> tuple[dict, list[State]]:
         """Summed cross entropy over all N*T characters (no gradient is needed; the caller turns
         it off): ({"nats": float, "count": N*T}, new state)."""
         logits, state = self(x, state)
-        nats = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum")
+        nats = cross_entropy_sum(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         return {"nats": float(nats.double()), "count": int(y.numel())}, state
 
     def step(self, ids: Tensor, state: Sequence[State] | None = None) -> tuple[Tensor, list[State]]:
