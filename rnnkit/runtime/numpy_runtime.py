@@ -33,7 +33,7 @@ from rnnkit.models import numpy_model_class
 from rnnkit.numpy_engine.optim import clip_grad_norm, clip_grad_value, global_norm, make_optimizer
 from rnnkit.runtime.processes import ProcessShardedModel
 from rnnkit.runtime.shards import ShardedModel, default_workers
-from rnnkit.runtime.state import state_arrays, state_from_arrays
+from rnnkit.runtime.base import RuntimeCheckpointing
 
 
 #: With ``--threads 0`` (automatic), a model smaller than this hidden size, or a batch giving a
@@ -70,7 +70,7 @@ def _start_workers(model, workers: int):
     return ShardedModel(model, workers)
 
 
-class NumpyRuntime:
+class NumpyRuntime(RuntimeCheckpointing):
     """A NumPy model (any kind of rnnkit/models), its optimizer, its dropout random generators
     and the carried state.
 
@@ -154,36 +154,25 @@ class NumpyRuntime:
     def params_numpy(self) -> dict:
         return self.model.params
 
-    def export(self):
-        """(json, arrays) with everything an exact resume needs beyond the step counters."""
-        arrays = {f"param/{k}": v for k, v in self.model.params.items()}
-        js = {"rngs": [rng.bit_generator.state for rng in self.rngs]}
-        if self.optimizer is not None:
-            opt_js, opt_arrays = self.optimizer.state_dict()
-            js["optimizer"] = opt_js
-            arrays.update({f"optim/{k}": v for k, v in opt_arrays.items()})
-        if self.state is not None:
-            arrays.update(state_arrays(self.state))
-        return js, arrays
+    # -- checkpointing hooks (rnnkit/runtime/base.py) ---------------------------------------
 
-    def restore(self, js: dict, groups: dict) -> None:
-        """Restore optimizer state, random generator and carried state saved by :meth:`export`.
+    def _random_json(self) -> dict:
+        return {"rngs": [rng.bit_generator.state for rng in self.rngs]}
 
-        ``groups`` maps ``optim`` and ``state`` to their arrays (names without the prefix).
-        """
-        if self.optimizer is not None and "optimizer" in js:
-            try:
-                self.optimizer = make_optimizer(js["optimizer"]["name"], js["optimizer"]["lr"])
-                self.optimizer.load_state_dict(js["optimizer"], groups.get("optim", {}))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise UsageError(f"the checkpoint's optimizer state is unusable: {exc}") from None
-        if "rngs" in js:
-            if len(js["rngs"]) != len(self.rngs):
-                raise UsageError(f"the run used {len(js['rngs'])} workers; resume it with --threads {len(js['rngs'])}")
+    def _restore_random(self, js: dict) -> None:
+        if "rngs" not in js:
+            return
+        if len(js["rngs"]) != len(self.rngs):
+            raise UsageError(f"the run used {len(js['rngs'])} workers; resume it with --threads {len(js['rngs'])}")
+        try:
             for rng, saved_state in zip(self.rngs, js["rngs"]):
                 rng.bit_generator.state = saved_state
-        saved = groups.get("state", {})
-        template = self.model.init_state(1)
-        if saved and template is not None:
-            dtype = self.model.dtype
-            self.state = state_from_arrays(saved, template, lambda a: np.array(a, dtype=dtype))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"the checkpoint's random generator state is unusable: {exc}") from None
+
+    def _state_from_numpy(self, array):
+        return np.array(array, dtype=self.model.dtype)
+
+    def _load_optimizer(self, js: dict, arrays: dict) -> None:
+        self.optimizer = make_optimizer(js["name"], js["lr"])
+        self.optimizer.load_state_dict(js, arrays)

@@ -28,7 +28,7 @@ from torch import nn
 from rnnkit.config import TrainConfig
 from rnnkit.models import torch_model_class
 from rnnkit.runtime.distributed import Group, join
-from rnnkit.runtime.state import state_arrays, state_from_arrays
+from rnnkit.runtime.base import RuntimeCheckpointing
 from rnnkit.runtime.torch_device import autocast, decode_bytes, encode_bytes, resolve_device, rng_states, set_rng_states
 from rnnkit.torch_engine.options import TorchOptions
 from rnnkit.torch_engine.optim import Optimizer, clip_gradients
@@ -47,7 +47,7 @@ class _LossModule(nn.Module):
         return self.model.loss(*batch, state)
 
 
-class TorchRuntime:
+class TorchRuntime(RuntimeCheckpointing):
     """A model of rnnkit/models on a device, its optimizer and the carried state of its rows.
 
     Args:
@@ -158,39 +158,20 @@ class TorchRuntime:
         # order="C": weights stored transposed for the fused kernels still export row-major.
         return {name: np.array(p.detach().cpu().numpy(), order="C") for name, p in self.model.named_parameters()}
 
-    def export(self):
-        """(json, arrays) with everything an exact resume needs beyond the step counters.
+    # -- checkpointing hooks (rnnkit/runtime/base.py) ---------------------------------------
 
-        Under torchrun every rank must call this (it gathers from all of them); rank 0 writes.
-        """
-        arrays = {f"param/{k}": v for k, v in self.params_numpy().items()}
-        js = {"torch_rng": self._rng_json()}
-        if self.optimizer is not None:
-            opt_js, opt_arrays = self.optimizer.state_dict()
-            js["optimizer"] = opt_js
-            arrays.update({f"optim/{k}": v for k, v in opt_arrays.items()})
-        if self.state is not None:
-            arrays.update(state_arrays(self.state, lambda t: self.group.gather_rows(t).cpu().numpy()))
-        return js, arrays
-
-    def _rng_json(self) -> list[dict[str, str]]:
+    def _random_json(self) -> dict:
         """Every rank's generator states as base64 text, in rank order."""
         gathered = {key: self.group.gather_rows(state[None]) for key, state in rng_states(self.device).items()}
-        return [{key: encode_bytes(g[r]) for key, g in gathered.items()} for r in range(self.group.world)]
+        return {"torch_rng": [{key: encode_bytes(g[r]) for key, g in gathered.items()} for r in range(self.group.world)]}
 
-    def restore(self, js: dict, groups: dict) -> None:
-        """Restore optimizer state, random state and carried state saved by :meth:`export`.
-
-        ``groups`` maps ``optim`` and ``state`` to their arrays (names without the prefix). The
-        carried state holds all B streams; this rank takes its rows.
-        """
-        if self.optimizer is not None and "optimizer" in js:
-            self.optimizer.load_state_dict(js["optimizer"], groups.get("optim", {}))
+    def _restore_random(self, js: dict) -> None:
         saved_rng = js.get("torch_rng", [])
         if len(saved_rng) == self.group.world:  # another process count draws other masks anyway
             set_rng_states(self.device, {key: decode_bytes(text) for key, text in saved_rng[self.group.rank].items()})
-        saved = groups.get("state", {})
-        if saved:
-            self.state = state_from_arrays(  # all B rows were saved: this rank takes its rows
-                saved, self.model.init_state(1),
-                lambda a: torch.as_tensor(a[self.rows], dtype=self.dtype, device=self.device))
+
+    def _state_to_numpy(self, tensor):
+        return self.group.gather_rows(tensor).cpu().numpy()  # every rank's rows: all B
+
+    def _state_from_numpy(self, array):
+        return torch.as_tensor(array[self.rows], dtype=self.dtype, device=self.device)  # this rank's rows
