@@ -16,6 +16,10 @@ lstm / lnlstm, each (N, H). Truncated BPTT carries it across chunks through :fun
         out, state = stack(chunk, state)
         ... backward ...
         state = detach_state(state)      # keep the values, cut the graph at the chunk border
+
+A closed-loop model (the input at t made from the output at t-1) calls ``step`` once a step
+instead; a loop of steps computes what ``forward`` computes, and the NumPy engine's twin is
+rnnkit/numpy_engine/step.py.
 """
 
 from __future__ import annotations
@@ -131,3 +135,28 @@ class Recurrent(nn.Module):
             x = h if self.highway is None or l == 0 else self.highway[str(l)](x, h)
             final.append(s)
         return x, final
+
+    def step(self, x_t: Tensor, state: Sequence[State] | None = None) -> tuple[Tensor, list[State]]:
+        """Advance the stack by one step, through the explicit cells (closed-loop models: the next
+        input is made from this output). Dropout between layers as in ``forward``; a loop of steps
+        computes what ``forward`` computes over the sequence.
+
+        Inputs:
+            x_t: (N, D) floats, or (N,) integer ids read as one-hot vectors of size D.
+            state: the state before the step (a tuple per layer), or None for zeros.
+        Returns:
+            h_top: (N, H), the top layer's output.
+            state: the state after the step, a tuple per layer.
+        """
+        if state is None:
+            state = self.init_state(x_t.shape[0], device=x_t.device)
+        if len(state) != self.layers:
+            raise ValueError(f"state has {len(state)} layers, the stack {self.layers}")
+        x, new_state = x_t, []
+        for l, cell in enumerate(self.cells):
+            if l > 0:
+                x = F.dropout(x, self.dropout, self.training)
+            s = cell.step(cell.project(x[:, None])[:, 0], state[l])  # a sequence of one step
+            x = s[0] if self.highway is None or l == 0 else self.highway[str(l)](x, s[0])
+            new_state.append(s)
+        return x, new_state

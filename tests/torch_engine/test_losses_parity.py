@@ -32,8 +32,8 @@ def test_temporal_softmax_loss_matches_numpy(average, masked):
     mask = mask if masked else None
     want, want_dx = np_losses.temporal_softmax_loss(x, y, mask, average=average)
     t = _leaf(x)
-    loss = torch_losses.temporal_softmax_loss(t, torch.from_numpy(y), None if mask is None else torch.from_numpy(mask),
-                                              average=average)
+    tmask = None if mask is None else torch.from_numpy(mask)
+    loss = torch_losses.temporal_softmax_loss(t, torch.from_numpy(y), tmask, average=average)
     loss.backward()
     assert loss.dtype == torch.float64 and loss.dim() == 0
     assert loss.item() == pytest.approx(want, rel=TOL)
@@ -49,7 +49,8 @@ def test_masked_steps_contribute_nothing():
         losses, grads = [], []
         for scores, targets in ((x, y), (garbage_x, garbage_y)):
             t = _leaf(scores)
-            loss = torch_losses.temporal_softmax_loss(t, torch.from_numpy(targets), torch.from_numpy(mask), average)
+            tmask = torch.from_numpy(mask)
+            loss = torch_losses.temporal_softmax_loss(t, torch.from_numpy(targets), tmask, average)
             loss.backward()
             losses.append(loss.item())
             grads.append(t.grad.numpy())
