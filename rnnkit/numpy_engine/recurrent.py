@@ -95,8 +95,8 @@ def stack_forward(x, state, params, spec: RecurrentSpec, prefix: str = "rnn.", r
 
     Inputs: x (T, N, D) floats (or None when ``proj0`` is given); state (see the module notes; None
     for zeros); params (shared model format names under ``prefix``); rng for dropout (None: none);
-    lengths (N,) real steps per row (None: all T); proj0 (T, N, G*H) layer 0's projection computed
-    by the caller, input bias included (one direction only).
+    lengths (N,) real steps per row, each in [1, T] (None: all T); proj0 (T, N, G*H) layer 0's
+    projection computed by the caller, input bias included (one direction only).
     Returns: y (T, N, K*H) the top layer's output, the final state, and a cache.
     """
     cell = numpy_cell(spec.cell)
@@ -104,9 +104,14 @@ def stack_forward(x, state, params, spec: RecurrentSpec, prefix: str = "rnn.", r
     dtype = x.dtype if x is not None else proj0.dtype
     if state is None:
         state = zero_state(spec, N, dtype)
+    if lengths is not None:
+        lengths = np.asarray(lengths)
+        # A row without a real step has no last step: its final state would be read off padding.
+        if lengths.shape != (N,) or lengths.min() < 1 or lengths.max() > T:
+            raise ValueError(f"lengths must be N = {N} step counts in [1, T = {T}], got {lengths.tolist()}")
     index = reverse_index(lengths, T) if spec.bidirectional else None
     width = spec.state_width
-    cache = StackCache(spec, prefix, None if lengths is None else np.asarray(lengths), index, [], [], [])
+    cache = StackCache(spec, prefix, lengths, index, [], [], [])
     new_state, layer_in = [], x
     for layer in range(spec.layers):
         outs, finals, dirs = [], [], []
