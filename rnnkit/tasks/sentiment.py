@@ -84,17 +84,19 @@ class SentimentReader:
         ids, mask, _ = pad_batch(seqs, self.options.max_len)
         return ids, mask
 
-    def predict(self, runtime, texts: list[str], warn=sys.stderr) -> list[dict]:
+    def predict(self, runtime, texts: list[str], warn=None) -> list[dict]:
         """The label and probabilities of each text: ``[{"label", "probability", "probabilities"}]``.
 
-        An empty text is a UsageError; a text longer than ``max_len`` tokens is cut, with a warning.
+        An empty text is a UsageError; a text longer than ``max_len`` tokens is cut, with a warning
+        on ``warn`` (default: standard error).
         """
+        warn = warn or sys.stderr
         seqs = []
         for i, text in enumerate(texts, start=1):
             ids = self.vocab.encode(text)
             if ids.size == 0:
                 raise UsageError(f"input {i} is empty: give a sentence to classify")
-            if ids.size > self.options.max_len and warn is not None:
+            if ids.size > self.options.max_len:
                 print(f"warning: input {i} has {ids.size} {self.options.tokens}s; the model reads the first "
                       f"{self.options.max_len}", file=warn)
             seqs.append(ids)
