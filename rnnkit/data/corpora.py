@@ -23,7 +23,9 @@ A large named corpus, extracted once into the cache and then read like a file:
 
 Any other spec is a path to a text file, encoded chunk by chunk into a cached memory map
 (:mod:`rnnkit.data.tokens`), so files of hundreds of megabytes train without being held in memory.
-A name wins over a file of the same name; write ``./kjv`` for the file.
+A name wins over a file of the same name; write ``./kjv`` for the file. Only regular files are
+read: a FIFO, socket or device is refused rather than opened (opening a FIFO that no one writes to
+blocks forever).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.sword import read_ztext
-from rnnkit.data.tokens import atomic_write, default_cache_dir, encode_file
+from rnnkit.data.tokens import atomic_write, check_regular_file, default_cache_dir, encode_file
 from rnnkit.data.vocab import MODES, Vocab
 from rnnkit.errors import UsageError
 
@@ -57,6 +59,12 @@ CORPORA = {
              "(apt-get install -y sword-text-sparv)",
     "linux": "Linux kernel C sources, about 145 MB (apt-get install -y linux-source-6.1)",
 }
+
+
+def check_data_file(path) -> Path:
+    """A data file given by the user (any task's ``--data``), resolved; UsageError unless it is a
+    regular file: a FIFO, socket or device is refused, not read (reading one can block forever)."""
+    return check_regular_file(path)
 
 
 def stdlib_text(limit: int = STDLIB_CHARS) -> str:
