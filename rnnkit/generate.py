@@ -19,9 +19,13 @@ from rnnkit.errors import UsageError
 from rnnkit.sampling import sample_from_logits
 
 
-def default_prime(vocab: Vocab) -> str:
-    """What to start from when the user gives no prime: a newline if the text has one."""
-    return "\n" if not vocab.unknown("\n") else vocab.decode([0])
+def default_prime_ids(vocab: Vocab) -> np.ndarray:
+    """What to start from when the user gives no prime: a newline if the text has one, else the
+    vocabulary's first symbol. Ids, not text: in byte mode the first symbol can be part of a
+    multi-byte character, which as text would not encode back to itself."""
+    newline = ord("\n")
+    ids = np.flatnonzero(vocab.symbols == newline)
+    return np.array([int(ids[0]) if ids.size else 0])
 
 
 def generate(runtime, vocab: Vocab, prime: str = "", length: int = 500, temperature: float = 1.0,
@@ -36,7 +40,7 @@ def generate(runtime, vocab: Vocab, prime: str = "", length: int = 500, temperat
         raise UsageError(f"temperature must be > 0, got {temperature}")
     if top_k is not None and not 1 <= top_k <= len(vocab):
         raise UsageError(f"top-k must be between 1 and the vocabulary size {len(vocab)}, got {top_k}")
-    ids = vocab.encode(prime or default_prime(vocab))  # UsageError names unknown characters
+    ids = vocab.encode(prime) if prime else default_prime_ids(vocab)  # UsageError names unknown characters
     return _pieces(runtime, vocab, ids, length, temperature, top_k, greedy, seed)
 
 
@@ -59,13 +63,22 @@ def _pieces(runtime, vocab: Vocab, ids, length, temperature, top_k, greedy, seed
 
 
 def print_sample(runtime, vocab: Vocab, prime: str = "", length: int = 300, stream=None, **kwargs) -> None:
-    """Stream a sample to ``stream`` (stdout), flushing after every character."""
+    """Stream a sample to ``stream`` (stdout), flushing after every character. A character the
+    stream's encoding cannot write (a terminal that is not UTF-8) is written as "?"."""
     stream = stream or sys.stdout
     pieces = generate(runtime, vocab, prime, length, **kwargs)  # validates before anything is written
     if prime:
-        stream.write(prime)
+        _write(stream, prime)
     for piece in pieces:
-        stream.write(piece)
+        _write(stream, piece)
         stream.flush()
     stream.write("\n")
     stream.flush()
+
+
+def _write(stream, text: str) -> None:
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "replace").decode(encoding))
