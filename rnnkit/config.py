@@ -5,6 +5,7 @@ What a model is lives in its spec (rnnkit/models/<kind>/spec.py); what a task re
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 from rnnkit.errors import UsageError
@@ -27,6 +28,10 @@ def dataclass_from_json(cls, data, what: str, ignore_unknown: bool = False):
 
 SCHEDULES = ("auto", "constant", "exp", "cosine", "wsd")
 ENGINES = ("numpy", "torch")
+#: Bounds of counts (steps, batch, ...) and seeds: far beyond any run, within what every engine takes.
+MAX_COUNT = 1 << 40
+MAX_SEED = (1 << 63) - 2  # the torch engine seeds dropout with seed + 1 + rank
+MAX_THREADS = 256
 
 
 @dataclass(frozen=True)
@@ -61,33 +66,55 @@ class TrainConfig:
     threads: int = 0
 
     def __post_init__(self) -> None:
-        def positive_int(name):
+        # Values come from flags (already checked) or from a checkpoint's JSON, which can say
+        # anything: every field's type and range is checked, so nothing fails later mid-run.
+        def positive_int(name, maximum=MAX_COUNT):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise UsageError(f"{name.replace('_', '-')} must be a positive integer, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+                raise UsageError(f"{name.replace('_', '-')} must be a positive integer (at most {maximum:,}), "
+                                 f"got {value!r}")
+
+        def number(name, low, high=math.inf, low_open=False):
+            value = getattr(self, name)
+            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                    or value < low or (low_open and value == low) or value > high):
+                rule = f"{'>' if low_open else '>='} {low:g}" + ("" if high == math.inf else f" and <= {high:g}")
+                raise UsageError(f"{name.replace('_', '-')} must be a finite number {rule}, got {value!r}")
+
+        def choice(name, choices):
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in choices:
+                raise UsageError(f"{name.replace('_', '-')} must be one of {', '.join(choices)}, got {value!r}")
 
         for name in ("batch", "seq_len", "eval_every", "eval_chars"):
             positive_int(name)
         if self.steps is not None:
             positive_int("steps")
-        if self.minutes is not None and not self.minutes > 0:
-            raise UsageError(f"minutes must be > 0, got {self.minutes!r}")
-        if not self.lr > 0:
-            raise UsageError(f"lr must be > 0, got {self.lr!r}")
-        if not self.clip >= 0:
-            raise UsageError(f"clip must be >= 0 (0 turns clipping off), got {self.clip!r}")
-        if self.clip_mode not in ("norm", "value"):
-            raise UsageError(f"clip-mode must be 'norm' or 'value', got {self.clip_mode!r}")
-        if self.schedule not in SCHEDULES:
-            raise UsageError(f"unknown schedule {self.schedule!r}: choose one of {', '.join(SCHEDULES)}")
-        if self.engine not in ENGINES:
-            raise UsageError(f"unknown engine {self.engine!r}: choose one of {', '.join(ENGINES)}")
-        if self.dtype not in ("float32", "float64"):
-            raise UsageError(f"dtype must be float32 or float64, got {self.dtype!r}")
-        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
-            raise UsageError(f"threads must be 0 (one per core) or a positive integer, got {self.threads!r}")
-        if self.warmup < 0:
-            raise UsageError(f"warmup must be >= 0, got {self.warmup!r}")
+        if self.minutes is not None:
+            number("minutes", 0.0, low_open=True)
+        if not isinstance(self.data, str) or not self.data:
+            raise UsageError(f"data must be a corpus name or a file path, got {self.data!r}")
+        choice("mode", ("char", "byte"))
+        number("val_fraction", 0.0, 0.5)
+        if not isinstance(self.optimizer, str) or not self.optimizer:
+            raise UsageError(f"optimizer must be the name of one, got {self.optimizer!r}")
+        number("lr", 0.0, low_open=True)
+        choice("schedule", SCHEDULES)
+        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or not 0 <= self.warmup <= MAX_COUNT:
+            raise UsageError(f"warmup must be an integer >= 0, got {self.warmup!r}")
+        number("lr_decay", 0.0, low_open=True)
+        number("decay_every", 0.0, low_open=True)
+        number("min_lr_ratio", 0.0, 1.0)
+        number("clip", 0.0)
+        choice("clip_mode", ("norm", "value"))
+        choice("engine", ENGINES)
+        choice("dtype", ("float32", "float64"))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise UsageError(f"seed must be an integer in [0, {MAX_SEED}], got {self.seed!r}")
+        if (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                or not 0 <= self.threads <= MAX_THREADS):
+            raise UsageError(f"threads must be 0 (one per core) or a positive integer up to {MAX_THREADS}, "
+                             f"got {self.threads!r}")
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from rnnkit.config import MAX_SEED
+
 
 def _int_at_least(text: str, minimum: int, rule: str) -> int:
     try:
@@ -59,4 +61,12 @@ def fraction(text: str) -> float:
     value = _float(text)
     if not 0.0 <= value <= 0.5:
         raise argparse.ArgumentTypeError(f"must be in [0, 0.5], got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    """A random seed: an integer in [0, 2**63 - 2] (what NumPy and PyTorch both take)."""
+    value = _int_at_least(text, 0, "an integer >= 0")
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SEED}, got {value}")
     return value

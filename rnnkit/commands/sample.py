@@ -11,7 +11,7 @@ examples:
 
 from __future__ import annotations
 
-from rnnkit.commands._args import non_negative_int, positive_float, positive_int
+from rnnkit.commands._args import non_negative_int, positive_float, positive_int, seed
 from rnnkit.commands._model import add_model_arguments, load_runtime
 from rnnkit.errors import UsageError
 from rnnkit.generate import print_sample
@@ -25,7 +25,7 @@ def add_arguments(p) -> None:
                    help="divide the logits by this; < 1 is more conservative, > 1 more surprising (default: 1)")
     p.add_argument("--top-k", type=positive_int, help="sample only among the k most likely characters")
     p.add_argument("--greedy", action="store_true", help="always take the most likely character")
-    p.add_argument("--seed", type=int, help="random seed, for a repeatable sample")
+    p.add_argument("--seed", type=seed, help="random seed (>= 0), for a repeatable sample")
 
 
 def run(args) -> int:

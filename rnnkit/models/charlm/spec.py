@@ -23,6 +23,11 @@ from rnnkit.errors import UsageError
 from rnnkit.recurrent_spec import RecurrentSpec
 
 KIND = "charlm"
+#: Bounds that no trainable model reaches, so that a stranger's spec cannot make even the list of
+#: parameter shapes expensive: every Unicode code point, widths and depths far past any machine.
+MAX_VOCAB = 0x110000
+MAX_WIDTH = 1 << 20
+MAX_LAYERS = 1024
 
 
 @dataclass(frozen=True)
@@ -52,12 +57,14 @@ class CharLMSpec:
     def __post_init__(self) -> None:
         if self.cell not in CELL_NAMES:
             raise UsageError(f"unknown cell {self.cell!r}: choose one of {', '.join(CELL_NAMES)}")
-        for name in ("vocab_size", "hidden", "layers"):
+        for name, maximum in (("vocab_size", MAX_VOCAB), ("hidden", MAX_WIDTH), ("layers", MAX_LAYERS)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise UsageError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.embed_dim, bool) or not isinstance(self.embed_dim, int) or self.embed_dim < 0:
-            raise UsageError(f"embed_dim must be 0 (one-hot) or a positive integer, got {self.embed_dim!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+                raise UsageError(f"{name} must be a positive integer up to {maximum:,}, got {value!r}")
+        if (isinstance(self.embed_dim, bool) or not isinstance(self.embed_dim, int)
+                or not 0 <= self.embed_dim <= MAX_WIDTH):
+            raise UsageError(f"embed_dim must be 0 (one-hot) or a positive integer up to {MAX_WIDTH:,}, "
+                             f"got {self.embed_dim!r}")
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
             raise UsageError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
         if not isinstance(self.highway, bool):
