@@ -17,7 +17,6 @@ import time
 
 from rnnkit.commands._args import positive_int
 from rnnkit.commands._model import add_model_arguments, load_runtime
-from rnnkit.config import TrainConfig
 from rnnkit.data.corpora import load_corpus
 from rnnkit.errors import UsageError
 from rnnkit.training.evaluate import evaluate_tokens
@@ -42,7 +41,9 @@ def _charlm(args, checkpoint, runtime) -> dict:
         raise UsageError(f"a character model's text has the parts 'val' and 'all', not {split!r}")
     vocab = checkpoint.vocab
     data = args.data or checkpoint.task.get("data") or "stdlib"
-    val_fraction = checkpoint.meta.get("train", {}).get("val_fraction", 0.05)
+    if not isinstance(data, str):
+        raise UsageError(f"{checkpoint.path} names no usable data ({data!r}); give it with --data")
+    val_fraction = checkpoint.train_config().val_fraction if split == "val" else 0.0
     corpus = load_corpus(data, vocab.mode, vocab=vocab, val_fraction=val_fraction)
     tokens = corpus.val if split == "val" else corpus.tokens
     nats, count = evaluate_tokens(runtime, tokens, batch=args.batch, seq_len=args.seq_len)
@@ -55,7 +56,7 @@ def _sentiment(args, checkpoint, runtime) -> dict:
     split = args.split or "val"
     if split == "all":
         raise UsageError("a sentiment data set has the splits train, val and test")
-    cfg = TrainConfig.from_json({**checkpoint.meta.get("train", {}), "batch": 1})
+    cfg = checkpoint.train_config(batch=1)
     task = SentimentTask.from_checkpoint(cfg, checkpoint, data=args.data)
     metrics = task.evaluate(runtime, split)
     return {**metrics, "count": len(task.data.splits()[split]), "data": args.data or cfg.data, "split": split}
