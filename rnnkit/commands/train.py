@@ -19,18 +19,23 @@ examples:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
 from rnnkit.cells import CELL_NAMES
-from rnnkit.commands._args import fraction, non_negative_float, non_negative_int, positive_float, positive_int, probability
+from rnnkit.commands._args import (fraction, non_negative_float, non_negative_int, positive_float, positive_int,
+                                   probability, seed)
 from rnnkit.config import ENGINES, SCHEDULES, TrainConfig
+from rnnkit.data.corpora import check_data_file
 from rnnkit.errors import UsageError
 from rnnkit.models import spec_class
 from rnnkit.numpy_engine.optim import OPTIMIZERS
 from rnnkit.tasks import TASKS, task_class
 from rnnkit.training.checkpoint import LATEST, load_checkpoint
+from rnnkit.training.runfolder import check_folder_path, open_run_folder
 
 #: Flags a resumed run may change: budgets, how often to evaluate, and where the data is (the
 #: same data at another place: the task refuses data that gives another vocabulary, length or
@@ -87,7 +92,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     budget.add_argument("--out", help="run folder for checkpoints and metrics (default: runs/<task>)")
     budget.add_argument("--resume", metavar="RUN_DIR", help="continue the run saved in RUN_DIR")
     budget.add_argument("--force", action="store_true", help="start afresh in --out even if it holds a run")
-    budget.add_argument("--seed", type=int, help="random seed for weights, dropout and sampling (default: 0)")
+    budget.add_argument("--seed", type=seed, help="random seed for weights, dropout and sampling, >= 0 (default: 0)")
     budget.add_argument("--engine", choices=ENGINES, help="numpy (hand-written, the reference) or torch (default: numpy)")
     budget.add_argument("--device", default="auto", help="torch engine: auto, cpu, cuda or mps (default: auto)")
     budget.add_argument("--compile", action="store_true",
@@ -115,11 +120,12 @@ def _check_flags_fit(args, task) -> None:
 
 
 def _resolved(data: str, task_type) -> str:
-    """A data file as an absolute path, so that --resume works from any folder; a source name as it is."""
+    """A data file as an absolute path, so that --resume works from any folder; a source name as it
+    is. A path that is not a regular file (a FIFO, a device) is refused: reading it could block."""
     path = Path(data).expanduser()
     if data in {source.name for source in task_type.sources()} or not path.exists():
         return data
-    return str(path.resolve())
+    return str(check_data_file(path))
 
 
 def _fresh(args):
@@ -163,10 +169,18 @@ def _resumed(args, checkpoint):
     return task_type.from_checkpoint(cfg, checkpoint), checkpoint.spec, cfg
 
 
-def run(args) -> int:
-    from rnnkit.generate import print_sample
-    from rnnkit.training.loop import Trainer, TrainingDiverged
+def _open_folder(run_dir: Path):
+    """The run folder, locked for this run (rnnkit/training/runfolder.py); under torchrun only the
+    main process (rank 0), which alone writes it, takes the lock."""
+    if os.environ.get("RANK", "0") != "0":
+        return contextlib.nullcontext()
+    folder = open_run_folder(run_dir)
+    for name in folder.removed:
+        print(f"removed {run_dir / name}, left by a write that was interrupted", file=sys.stderr)
+    return folder
 
+
+def run(args) -> int:
     if args.resume:
         run_dir = Path(args.resume)
         if not run_dir.is_dir():
@@ -174,21 +188,44 @@ def run(args) -> int:
                              f"{run_dir} is not a folder")
         if args.out and Path(args.out) != run_dir:
             raise UsageError("--out and --resume name different folders; a resumed run stays in its folder")
+    else:
+        run_dir = check_folder_path(args.out or f"runs/{args.task or 'charlm'}", create=False)
+    with contextlib.ExitStack() as stack:
+        locked = []
+
+        def lock() -> None:
+            if not locked:
+                stack.enter_context(_open_folder(run_dir))
+                locked.append(True)
+            if not args.resume and (run_dir / LATEST).exists() and not args.force:
+                raise UsageError(f"{run_dir} already holds a run; continue it with --resume {run_dir}, "
+                                 "start afresh with --force, or choose another --out")
+
+        # A folder that exists is locked at once, before anything in it is read or written; a new
+        # one is created and locked once the data and flags have been checked (a refused run
+        # leaves no folder behind).
+        if run_dir.exists():
+            lock()
+        return _train(args, run_dir, lock)
+
+
+def _train(args, run_dir: Path, lock) -> int:
+    from rnnkit.generate import print_sample
+    from rnnkit.training.loop import Trainer, TrainingDiverged
+
+    if args.resume:
         checkpoint = load_checkpoint(run_dir, prefer_best=False)
         task, spec, cfg = _resumed(args, checkpoint)
     else:
-        run_dir = Path(args.out or f"runs/{args.task or 'charlm'}")
-        if (run_dir / LATEST).exists() and not args.force:
-            raise UsageError(f"{run_dir} already holds a run; continue it with --resume {run_dir}, "
-                             "start afresh with --force, or choose another --out")
         checkpoint = None
         task, spec, cfg = _fresh(args)
+        lock()  # (again: another run may have taken the folder meanwhile)
     trainer = Trainer(task, spec, cfg, run_dir, checkpoint=checkpoint, device=args.device, compile=args.compile)
     if not trainer.runtime.is_main:  # another process of a torchrun run: it trains in step, rank 0 reports
         try:
             return 130 if trainer.run().interrupted else 0
         except TrainingDiverged:
-            return 1
+            return TrainingDiverged.exit_code
     out = sys.stderr
     print(f"data: {task.describe()}", file=out)
     n_params = sum(v.size for v in trainer.runtime.params_numpy().values())
@@ -202,13 +239,16 @@ def run(args) -> int:
     try:
         result = trainer.run()
     except TrainingDiverged as exc:
-        print(f"rnnkit train: error: {exc}; try a lower --lr or --clip. The last good checkpoint "
-              f"is in {run_dir}", file=sys.stderr)
-        return 1
+        saved = (f"the last good checkpoint (step {trainer._saved_step}) is in {run_dir}"
+                 if trainer._saved_step is not None else "nothing was saved")
+        raise TrainingDiverged(f"training diverged: {exc}; try a lower --lr or a --clip; {saved}") from None
     p = result.progress
+    if result.interrupted and trainer._saved_step is None:
+        print("interrupted before the first step: nothing was saved", file=out)
+        return 130
     metric = task.metric
     best = f", best {metric} {p.best:.4f}" if p.best is not None else ""
-    val = "  ".join(f"{k} {v:.4f}" for k, v in (p.val or {}).items()) or "n/a"
+    val = "  ".join(f"{k} {v:.4f}" for k, v in (p.val or {}).items() if isinstance(v, (int, float))) or "n/a"
     print(f"done: step {p.step}, {p.tokens:,} tokens in {p.elapsed:.0f} s "
           f"({p.tokens / max(p.elapsed, 1e-9):,.0f} tokens/s); validation {val}{best}", file=out)
     if result.interrupted:

@@ -37,6 +37,10 @@ import numpy as np
 
 from rnnkit.runtime.blas import blas_threads_here, limit_blas_threads_here
 from rnnkit.runtime.shards import batch_rows, combine_losses, shard_bounds, state_rows, sum_stats
+from rnnkit.training.interrupts import deferred_interrupts
+
+#: Seconds between checks that a worker being waited for is still alive.
+_LIVENESS_CHECK_S = 1.0
 
 
 def _layout(params: dict) -> tuple[list[tuple[str, tuple, str, int]], int]:
@@ -96,6 +100,7 @@ def _worker(conn, kind, spec_json, layout, param_buffer, grad_buffer) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_blas_threads_here(1)
     _keep_freed_memory()
+    np.seterr(all="ignore")  # overflow in a diverging run: the parent's trainer reports it, once
     model = numpy_model_class(kind)(spec_from_json(kind, spec_json), _views(param_buffer, layout))
     grads_out = _views(grad_buffer, layout)
     while True:
@@ -118,7 +123,10 @@ def _worker(conn, kind, spec_json, layout, param_buffer, grad_buffer) -> None:
                 reply = ("ok", stats, new_state, None)
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
             reply = ("error", f"{type(exc).__name__}: {exc}", None, None)
-        conn.send(reply)
+        try:
+            conn.send(reply)
+        except OSError:  # the parent has gone (it ended at once, e.g. a third Ctrl-C)
+            return
 
 
 def _start_without_main(process) -> None:
@@ -190,24 +198,30 @@ class ProcessShardedModel:
             self._processes.append(process)
 
     def _run(self, what, batch, state, rngs):
-        """Send shards 1.. to the workers, compute shard 0 here, and return every shard's result."""
+        """Send shards 1.. to the workers, compute shard 0 here, and return every shard's result.
+
+        The exchange is one unit: a Ctrl-C inside it is raised only after every worker that was
+        sent a shard has answered (rnnkit/training/interrupts.py), so the pipes stay in step; an
+        answer read from a pipe is never lost to an interrupt (that left the parent waiting for it
+        forever). A worker that dies is an error, not a wait."""
         bounds = shard_bounds(batch[0].shape[0], self.workers)
-        for k, (start, end) in enumerate(bounds[1:], start=1):
-            rng_state = None if rngs is None else rngs[k].bit_generator.state
-            self._connections[k - 1].send((what, batch_rows(batch, start, end), state_rows(state, start, end),
-                                           rng_state))
-        start, end = bounds[0]
-        try:
-            with blas_threads_here(1):  # the workers hold the other cores
-                rows, first_state = batch_rows(batch, start, end), state_rows(state, start, end)
-                if what == "loss":
-                    first = self.model.loss(*rows, first_state, None if rngs is None else rngs[0])
-                else:
-                    first = self.model.evaluate(*rows, first_state)
-        finally:
-            # Every worker answers before anything is raised (an error, a Ctrl-C here), so the next
-            # call finds the pipes in step; the workers ignore Ctrl-C and finish their shards.
-            answers = self._receive_all(len(bounds) - 1)
+        with deferred_interrupts():
+            sent = 0
+            try:
+                for k, (start, end) in enumerate(bounds[1:], start=1):
+                    rng_state = None if rngs is None else rngs[k].bit_generator.state
+                    self._send(k, (what, batch_rows(batch, start, end), state_rows(state, start, end), rng_state))
+                    sent += 1
+                start, end = bounds[0]
+                with blas_threads_here(1):  # the workers hold the other cores
+                    rows, first_state = batch_rows(batch, start, end), state_rows(state, start, end)
+                    if what == "loss":
+                        first = self.model.loss(*rows, first_state, None if rngs is None else rngs[0])
+                    else:
+                        first = self.model.evaluate(*rows, first_state)
+            finally:
+                # Every worker that has a shard answers before anything is raised (an error here).
+                answers = [self._receive(k) for k in range(1, sent + 1)]
         for k, (status, value, _, _) in enumerate(answers, start=1):
             if status != "ok":
                 raise RuntimeError(f"NumPy engine worker process {k} failed: {value}")
@@ -218,26 +232,23 @@ class ProcessShardedModel:
             replies.append((value, new_state))
         return bounds, first, replies
 
-    def _receive(self, k: int):
-        """Worker k's answer: (status, value, new state, advanced generator state)."""
+    def _send(self, k: int, message) -> None:
         try:
-            return self._connections[k - 1].recv()
-        except (EOFError, OSError):
+            self._connections[k - 1].send(message)
+        except (OSError, ValueError):  # a closed or broken pipe: the worker has gone
             raise RuntimeError(f"NumPy engine worker process {k} stopped unexpectedly") from None
 
-    def _receive_all(self, count: int) -> list:
-        """The answers of workers 1 .. count; a Ctrl-C while waiting is raised after the last one."""
-        answers, interrupt = [], None
-        for k in range(1, count + 1):
-            while True:
-                try:
-                    answers.append(self._receive(k))
-                    break
-                except KeyboardInterrupt as exc:
-                    interrupt = exc
-        if interrupt is not None:
-            raise interrupt
-        return answers
+    def _receive(self, k: int):
+        """Worker k's answer: (status, value, new state, advanced generator state). Waits while
+        the worker lives; a worker that ended without answering is an error."""
+        conn, process = self._connections[k - 1], self._processes[k - 1]
+        try:
+            while not conn.poll(_LIVENESS_CHECK_S):
+                if not process.is_alive() and not conn.poll(0):
+                    raise EOFError
+            return conn.recv()
+        except (EOFError, OSError):
+            raise RuntimeError(f"NumPy engine worker process {k} stopped unexpectedly") from None
 
     def loss(self, batch: tuple, state, rngs=None):
         """Like the model's ``loss`` over the whole batch. ``rngs``: one dropout generator per shard,

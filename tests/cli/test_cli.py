@@ -83,7 +83,7 @@ def test_train_smoke(cell, corpus, tmp_path, capsys):
     code, stdout, err = cli(["train", "--data", corpus, "--cell", cell, *TINY, "--eval-every", "10",
                              "--out", out, "--sample-length", "50"], capsys)
     assert code == 0, err
-    assert {p.name for p in out.iterdir()} == {LATEST, BEST, "metrics.jsonl", "config.json"}
+    assert {p.name for p in out.iterdir()} == {LATEST, BEST, "metrics.jsonl", "config.json", "run.lock"}
     assert "data:" in err and f"1 x {cell} H=16" in err and "done: step 20" in err
     assert "Traceback" not in err
     sample = stdout.rstrip("\n")

@@ -117,7 +117,7 @@ def test_run_folder_files(text, tmp_path):
     run = tmp_path / "run"
     assert train("--data", text, "--hidden", "8", "--batch", "4", "--seq-len", "8", "--steps", 7,
                  "--eval-every", 3, "--out", run) == 0
-    assert {p.name for p in run.iterdir()} == {LATEST, BEST, "metrics.jsonl", "config.json"}
+    assert {p.name for p in run.iterdir()} == {LATEST, BEST, "metrics.jsonl", "config.json", "run.lock"}
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["spec"]["hidden"] == 8 and config["train"]["steps"] == 7
     records = read_metrics(run / "metrics.jsonl")
@@ -147,12 +147,13 @@ def test_refuses_to_overwrite_a_run_without_force(text, tmp_path, capsys):
     run = tmp_path / "run"
     args = ["--data", text, "--hidden", "8", "--batch", "4", "--seq-len", "8", "--steps", 4, "--out", run]
     assert train(*args) == 0
-    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    files = lambda: {p.name: p.read_bytes() for p in run.iterdir() if p.name != "run.lock"}  # noqa: E731
+    before = files()
     capsys.readouterr()
     assert train(*args, "--seed", 3) == 2
     err = capsys.readouterr().err
     assert "already holds a run" in err and "--resume" in err and "--force" in err
-    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+    assert files() == before  # only the lock's note of its holder changed
     assert train(*args, "--seed", 3, "--force") == 0
     assert (run / LATEST).read_bytes() != before[LATEST]
     assert steps_logged(run) == [4]  # the old run's metrics are gone, not mixed in
@@ -202,7 +203,7 @@ def test_ctrl_c_leaves_a_valid_checkpoint_and_exit_code_130(text, tmp_path, thre
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert "resume with: rnnkit train --resume" in err
-    assert {p.name for p in run.iterdir()} == {LATEST, BEST, "metrics.jsonl", "config.json"}  # no temporaries
+    assert {p.name for p in run.iterdir()} == {LATEST, BEST, "metrics.jsonl", "config.json", "run.lock"}  # no temporaries
     step = load_checkpoint(run / LATEST).meta["progress"]["step"]
     assert step >= 10
     assert steps_logged(run)[-1] == step
