@@ -1,0 +1,1 @@
+"""The sequence classifier: many-to-one, a label for each variable-length sequence (sentiment)."""
