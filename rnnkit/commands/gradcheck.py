@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from rnnkit.numpy_engine.checks import run_all
+from rnnkit.gradchecks import run_all
 from rnnkit.numpy_engine.gradcheck import format_table
 
 

@@ -18,7 +18,8 @@ import pytest
 from rnnkit.cli import main
 from rnnkit.runtime import make_runtime
 from rnnkit.generate import generate, print_sample
-from rnnkit.numpy_engine import checks, rnn
+from rnnkit import gradchecks as checks
+from rnnkit.numpy_engine import rnn
 from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.training.checkpoint import BEST, LATEST, load_checkpoint
 

@@ -12,7 +12,8 @@ from gradutil import TOL, TOL_RECURRENT, assert_close, assert_grad
 from rnnkit.cli import main
 from rnnkit.models.charlm.spec import CharLMSpec
 from rnnkit.models.charlm import numpy_model as charlm_module
-from rnnkit.numpy_engine import checks, gru, lstm, rnn
+from rnnkit import gradchecks as checks
+from rnnkit.numpy_engine import gru, lstm, rnn
 from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient
 from rnnkit.numpy_engine.losses import temporal_softmax_loss

@@ -120,7 +120,7 @@ def charlm(cell, seed=0, layers=2, embed_dim=0):
     config = CharLMSpec(cell=cell, vocab_size=V, hidden=H, layers=layers, embed_dim=embed_dim)
     model = CharLM.create(config, seed=seed, dtype=np.float64)
     rng = np.random.default_rng(seed + 100)
-    for value in model.params.values():  # gradients of order one, as in rnnkit.numpy_engine.checks
+    for value in model.params.values():  # gradients of order one, as in rnnkit.gradchecks
         value[...] = rng.standard_normal(value.shape) * 0.5
     ids = rng.integers(0, V, (N, 2 * K + 1))
     return model, ids[:, :-1], ids[:, 1:], model.init_state(N)

@@ -3,7 +3,8 @@
 Each check builds a small random problem in float64, turns the layer's outputs into a scalar
 f = sum(out * dout) with a random upstream gradient dout (so every input gets a gradient of order
 one), and compares the layer's backward pass with central differences of f, input by input.
-The whole character model is checked through its real loss.
+The whole models (the character model with every cell, highway gates, one-hot and embedded input)
+are checked through their real losses.
 
 Each row reports two errors between the analytic gradient a and the numerical one n:
 - ``rel_error``: ||a - n|| / (||a|| + ||n||) over the whole array, the pass mark: <= 1e-7, or
@@ -20,9 +21,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.models.charlm.spec import CharLMSpec
 from rnnkit.numpy_engine import gru, layers, losses, lstm, rnn
-from rnnkit.models.charlm.numpy_model import CharLM
 from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient, rel_error, rel_error_norm
 
 TOLERANCE = 1e-7
@@ -140,13 +141,21 @@ def check_layers(rng):
     return results
 
 
-def check_charlm(rng, cell: str, layers_: int = 2, embed_dim: int = 0, batch: int = N):
+def check_classification_loss(rng):
+    """softmax_loss, the many-to-one models' loss."""
+    scores, labels = {"x": rng.standard_normal((N, V))}, rng.integers(0, V, size=N)
+    return {("softmax_loss", k): v for k, v in _check_layer(
+        lambda x: ((np.array(losses.softmax_loss(x, labels)[0]),), None), scores, [np.array(1.0)],
+        lambda r: (losses.softmax_loss(scores["x"], labels)[1],), ["x"]).items()}
+
+
+def check_charlm(rng, cell: str, layers_: int = 2, embed_dim: int = 0, batch: int = N, highway: bool = False):
     """The whole model through its real loss, with a carried-in state as truncated BPTT has.
 
     With an embedding, a batch of more than V characters takes the product-table path of layer 0
     and a smaller one multiplies the embedded characters by Wx: both are checked.
     """
-    config = CharLMSpec(cell=cell, vocab_size=V, hidden=H, layers=layers_, embed_dim=embed_dim)
+    config = CharLMSpec(cell=cell, vocab_size=V, hidden=H, layers=layers_, embed_dim=embed_dim, highway=highway)
     model = CharLM.create(config, seed=int(rng.integers(1 << 30)), dtype=np.float64)
     for value in model.params.values():  # larger weights than at initialisation: gradients of order one
         value[...] = rng.standard_normal(value.shape) * 0.5
@@ -157,13 +166,14 @@ def check_charlm(rng, cell: str, layers_: int = 2, embed_dim: int = 0, batch: in
     _, grads, _ = model.loss(ids, targets, state)
     grads = {k: g * scale for k, g in grads.items()}
     loss = lambda _: model.loss(ids, targets, state)[0] * scale  # noqa: E731
-    name = f"charlm {cell} x{layers_}" + (f" embed {embed_dim}" if embed_dim else "") + (f" N={batch}" if batch != N else "")
+    name = (f"charlm {cell} x{layers_}" + (" highway" if highway else "") + (f" embed {embed_dim}" if embed_dim else "")
+            + (f" N={batch}" if batch != N else ""))
     return {(name, k): _compare(grads[k], eval_numerical_gradient(loss, p)) for k, p in model.params.items()}
 
 
 def tolerance(check: str, param: str) -> float:
     """1e-6 for the hidden-to-hidden weights and the states a recurrence carries, else 1e-7."""
-    recurrent = param in ("Wh", "h0", "c0", "prev_h", "prev_c") or param.endswith(".Wh")
+    recurrent = param in ("Wh", "h0", "c0", "prev_h", "prev_c") or param.endswith((".Wh", ".gh"))
     return RECURRENT_TOLERANCE if recurrent else TOLERANCE
 
 
@@ -177,6 +187,9 @@ def run_all(seed: int = 0) -> list[dict]:
         results.update(check_charlm(rng, cell))
     results.update(check_charlm(rng, "lstm", layers_=1, embed_dim=4))
     results.update(check_charlm(rng, "gru", layers_=2, embed_dim=4, batch=1))
+    results.update(check_classification_loss(rng))
+    for cell in ("lnlstm", "mingru", "minlstm"):
+        results.update(check_charlm(rng, cell, embed_dim=4, highway=True))
     rows = []
     for (layer, param), (err, worst) in results.items():
         tol = tolerance(layer, param)
