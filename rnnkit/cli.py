@@ -22,6 +22,7 @@ COMMANDS = {
     "tasks": "list the tasks, their data sources and whether they are installed",
     "gradcheck": "check every hand-written backward pass against numerical gradients",
     "hello": "the lecture's example: learn 'hello' over the vocabulary [h, e, l, o]",
+    "gradflow": "gradient norms back in time: vanishing, exploding, clipping (rnn, lstm, gru)",
 }
 
 

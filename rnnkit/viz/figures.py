@@ -1,0 +1,47 @@
+"""Figures without pyplot: a matplotlib ``Figure`` with the Agg canvas, so that drawing needs no
+display, keeps no global state between calls and works from any thread (the playground's)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rnnkit.errors import UsageError
+from rnnkit.viz import require
+
+#: Small PNGs for the docs: 100 dots per inch of the figure size.
+DPI = 100
+
+
+def new_figure(figsize=(8, 6)):
+    """A blank figure of ``figsize`` inches on the Agg canvas."""
+    require("matplotlib")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save(fig, path, dpi: int = DPI) -> Path:
+    """Write ``fig`` to ``path`` (the format from its suffix: .png, .svg, .pdf), creating its folder;
+    a path that cannot be written is a UsageError."""
+    path = Path(path)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in ("png", "svg", "pdf"):
+        raise UsageError(f"{path}: write a .png, .svg or .pdf file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=dpi, format=suffix, metadata=_metadata(suffix))
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def _metadata(fmt: str) -> dict:
+    """No creation date or software version in the file: the same figure gives the same bytes."""
+    if fmt == "png":
+        return {"Software": None}
+    if fmt == "svg":
+        return {"Date": None, "Creator": None}
+    return {"CreationDate": None, "Producer": None, "Creator": None}
