@@ -23,6 +23,8 @@ COMMANDS = {
     "gradcheck": "check every hand-written backward pass against numerical gradients",
     "hello": "the lecture's example: learn 'hello' over the vocabulary [h, e, l, o]",
     "gradflow": "gradient norms back in time: vanishing, exploding, clipping (rnn, lstm, gru)",
+    "cells": "colour text by a cell's activation; find cells that track quotes, brackets, lines",
+    "plot": "training curves of one or more runs against steps and time (PNG and SVG)",
 }
 
 
