@@ -1,19 +1,19 @@
 # Set-up and the two everyday commands. A fresh clone needs only Python >= 3.10 and make:
 #   make demo   create .venv, install, train a small char-level LSTM for ~2 minutes, print a sample
-#   make test   create .venv, install, fetch the optional corpora if possible, run the whole suite
+#   make test   create .venv, install, fetch the optional corpora and Chromium if possible, run the whole suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test install data clean gradcheck hello
+.PHONY: demo test install data browser clean gradcheck hello
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,viz,test]'
 	touch $(STAMP)
 
 # Real corpora from Debian's packages (King James Bible, Reina-Valera 1909), and the vaderSentiment
@@ -39,11 +39,24 @@ data:
 	    || echo "warning: could not download the vaderSentiment sdist into $$dir; --data mr and the tests that need it will skip"; \
 	fi
 
+# Debian's Chromium, for the playground's browser tests (Playwright drives the system executable;
+# its own browser download is never used). Optional like `data`: without it those tests skip,
+# naming this command.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+	  echo "browser: chromium is installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "warning: could not install chromium; the browser tests will skip"; \
+	else \
+	  echo "note: run 'sudo apt-get install -y chromium' for the playground's browser tests (optional)"; \
+	fi
+
 demo: $(STAMP)
 	$(BIN)/rnnkit train --data stdlib --cell lstm --hidden 256 --minutes 2 --out runs/demo --force --sample-length 0
 	$(BIN)/rnnkit sample runs/demo --prime "def " --length 600 --temperature 0.8 --seed 1
 
-test: $(STAMP) data
+test: $(STAMP) data browser
 	$(BIN)/python -m pytest -q
 
 gradcheck: $(STAMP)
