@@ -9,8 +9,7 @@ import urllib.request
 import pytest
 
 pytest.importorskip("starlette")
-pytest.importorskip("httpx")  # TestClient's transport
-from starlette.testclient import TestClient  # noqa: E402
+TestClient = pytest.importorskip("starlette.testclient", reason="needs httpx2: pip install 'rnnkit[test]'").TestClient
 
 from rnnkit.cli import main  # noqa: E402
 from rnnkit.commands.serve import is_loopback  # noqa: E402
