@@ -82,3 +82,52 @@ def test_bad_paths_raise_usage_errors(tmp_path, make, message):
     path = make(tmp_path / "input")
     with pytest.raises(UsageError, match=message):
         encode_file(path, cache_dir=tmp_path / "cache")
+
+
+def test_an_edit_that_keeps_size_and_modification_time_is_encoded_afresh(text_file, tmp_path):
+    """Issue 14: the cache was keyed on size and mtime, so such an edit reused the stale encoding."""
+    first = encode_file(text_file, cache_dir=tmp_path)
+    stat = text_file.stat()
+    edited = "Grüße, 世界! 🙂 naïve cafe\n" + TEXT[len("Grüße, 世界! 🙂 naïve café\n"):] + " "
+    assert len(edited.encode()) == stat.st_size
+    text_file.write_text(edited, encoding="utf-8")
+    os.utime(text_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    again = encode_file(text_file, cache_dir=tmp_path)
+    assert not again.reused and again.vocab.decode(again.tokens) == edited
+    assert first.vocab.decode(first.tokens) == TEXT
+
+
+def test_ids_out_of_range_in_a_cache_entry_make_it_rebuilt(text_file, tmp_path):
+    first = encode_file(text_file, cache_dir=tmp_path)
+    damaged = np.load(first.path, allow_pickle=False)
+    damaged[5] = 250  # past the vocabulary of a few dozen symbols
+    np.save(first.path, damaged)
+    again = encode_file(text_file, cache_dir=tmp_path)
+    assert not again.reused and int(again.tokens.max()) < len(again.vocab)
+    np.testing.assert_array_equal(again.tokens, Vocab.build(TEXT).encode(TEXT))
+
+
+def test_the_cache_keeps_only_the_most_recently_used_entries(tmp_path):
+    import rnnkit.data.tokens as tokens
+
+    paths = []
+    for i in range(4):
+        path = tmp_path / f"text{i}.txt"
+        path.write_text(TEXT + str(i), encoding="utf-8")
+        paths.append(encode_file(path, cache_dir=tmp_path / "cache").path)
+        os.utime(paths[-1].with_suffix(".json"), (i, i))  # older to newer, a second apart
+    os.utime(paths[-1].with_suffix(".json"), (10, 10))
+    (tmp_path / "cache" / "tokens" / "stale.npy.x.tmp").write_bytes(b"")
+    os.utime(tmp_path / "cache" / "tokens" / "stale.npy.x.tmp", (0, 0))
+    removed = tokens.prune_cache(tmp_path / "cache" / "tokens", max_entries=2)
+    left = sorted(p.name for p in (tmp_path / "cache" / "tokens").iterdir())
+    assert len(left) == 4 and paths[3].name in left and paths[2].name in left  # two entries: .npy and .json
+    assert any(p.name == "stale.npy.x.tmp" for p in removed)
+
+
+def test_a_fifo_is_refused_without_being_opened(tmp_path):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("needs FIFOs")
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(UsageError, match="not a regular file"):
+        encode_file(tmp_path / "fifo", cache_dir=tmp_path)

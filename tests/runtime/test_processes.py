@@ -150,3 +150,73 @@ def test_without_worker_processes_the_shards_run_in_this_process(monkeypatch):
     x = np.arange(20).reshape(4, 5) % 9
     loss, _ = runtime.train_step((x, x), 0.01)
     assert np.isfinite(loss)
+
+
+def _with_sigint_handler():
+    """Python's Ctrl-C handler, whatever the test runner runs with (a background job ignores SIGINT)."""
+    import signal
+
+    return signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def test_a_ctrl_c_during_an_exchange_is_raised_after_it_and_no_answer_is_lost():
+    """Issue 14: a Ctrl-C that landed after a worker's answer was read but before it was kept left
+    the parent waiting for it forever. Now the exchange is one unit: the interrupt comes after it,
+    and the next exchange finds the pipes in step."""
+    import os
+    import signal
+
+    class CtrlCAfterReceiving:
+        """The worker's pipe, with a Ctrl-C arriving the moment an answer has been read."""
+
+        def __init__(self, conn):
+            self.conn = conn
+
+        def __getattr__(self, name):
+            return getattr(self.conn, name)
+
+        def recv(self):
+            answer = self.conn.recv()
+            os.kill(os.getpid(), signal.SIGINT)
+            return answer
+
+    def hang(signum, frame):
+        raise TimeoutError("the exchange hung")
+
+    previous, previous_alarm = _with_sigint_handler(), signal.signal(signal.SIGALRM, hang)
+    model = CharLM.create(CONFIG, seed=3)
+    reference = ShardedModel(CharLM(CONFIG, {k: v.copy() for k, v in model.params.items()}), 2)
+    sharded = ProcessShardedModel(model, 2)
+    try:
+        signal.alarm(30)
+        for seed in (10, 11):  # the answer is kept, the Ctrl-C raised after the exchange
+            x, y = batch(seed)
+            sharded._connections[0] = CtrlCAfterReceiving(sharded._connections[0])
+            with pytest.raises(KeyboardInterrupt):
+                sharded.loss((x, y), model.init_state(6), None)
+            sharded._connections[0] = sharded._connections[0].conn
+        for seed in (12, 13):  # the pipes are in step: each answer is this exchange's
+            x, y = batch(seed)
+            got, want = sharded.loss((x, y), model.init_state(6)), reference.loss((x, y), model.init_state(6))
+            assert got[0] == want[0]
+    finally:
+        signal.alarm(0)
+        sharded.close()
+        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGALRM, previous_alarm)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang():
+    import time
+
+    sharded = ProcessShardedModel(CharLM.create(CONFIG, seed=4), 2)
+    try:
+        sharded._processes[0].kill()
+        sharded._processes[0].join()
+        x, y = batch(13)
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match="worker process 1 stopped unexpectedly"):
+            sharded.loss((x, y), sharded.model.init_state(6), None)
+        assert time.monotonic() - started < 10
+    finally:
+        sharded.close()
