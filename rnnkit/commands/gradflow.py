@@ -10,7 +10,7 @@ briefly (--train-steps) unless --checkpoint gives one-layer character models.
 
 examples:
   rnnkit gradflow                                   # gradflow.png, about a minute on 2 cores
-  rnnkit gradflow --json > gradflow.json            # the numbers
+  rnnkit gradflow --json > gradflow.json            # the numbers (with --out, the figure too)
   rnnkit gradflow --checkpoint runs/rnn --checkpoint runs/lstm --checkpoint runs/gru --out flow.svg
 """
 
@@ -78,8 +78,8 @@ def add_arguments(p) -> None:
     p.add_argument("--clip-lr", type=positive_float, default=2.0, help="panel (d)'s SGD learning rate (default: 2)")
     p.add_argument("--clip-steps", type=non_negative_int, default=200, help="panel (d)'s training steps (default: 200)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the weights and the windows (default: 0)")
-    p.add_argument("--out", default="gradflow.png", help="the figure, .png or .svg (default: gradflow.png)")
-    p.add_argument("--json", action="store_true", help="print the numbers as JSON instead of drawing")
+    p.add_argument("--out", help="the figure, .png or .svg (default: gradflow.png, none with --json)")
+    p.add_argument("--json", action="store_true", help="print the numbers as JSON (and draw only if --out is given)")
 
 
 def _say(message: str) -> None:
@@ -100,7 +100,8 @@ def run(args) -> int:
     from rnnkit.viz import gradflow as gf
     from rnnkit.viz.sources import known_text, load_charlm, load_text
 
-    if not args.json:
+    out = args.out or (None if args.json else "gradflow.png")
+    if out:
         from rnnkit.viz import require
 
         require("matplotlib")
@@ -160,8 +161,10 @@ def run(args) -> int:
     result["clipping"] = {"lr": args.clip_lr, "steps": args.clip_steps, "seq_len": T, "runs": runs}
     if args.json:
         print(json.dumps(result, allow_nan=False))
-        return 0
-    from rnnkit.viz.gradflow_figure import draw_gradflow
+    if out:
+        from rnnkit.viz.gradflow_figure import draw_gradflow
 
-    print(draw_gradflow(result, args.out))
+        path = draw_gradflow(result, out)
+        if not args.json:
+            print(path)
     return 0

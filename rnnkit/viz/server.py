@@ -73,6 +73,21 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
 
 
+class SlotStream(StreamingResponse):
+    """A streamed response that gives its generation slot back when it ends, however it ends:
+    finished, the client gone (even before the first character), or an error."""
+
+    def __init__(self, content, release, **kwargs):
+        super().__init__(content, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 class Playground:
     """The application's state: the models, the limits and the generation slots."""
 
@@ -139,25 +154,16 @@ class Playground:
         except ValueError as exc:
             raise ClientError(400, str(exc)) from None
         await self.acquire()
-        try:
-            take = chunks(model.generate(**args))
-        except BaseException:
-            self.slots.release()
-            raise
-        return StreamingResponse(self._stream(take), media_type="application/x-ndjson",
-                                 headers={"cache-control": "no-store"})
+        return SlotStream(self._stream(chunks(model.generate(**args))), self.slots.release,
+                          media_type="application/x-ndjson", headers={"cache-control": "no-store"})
 
     async def _stream(self, take):
-        """JSON lines of the generated characters; the slot is freed when the stream ends, however
-        it ends (finished, the client gone, an error)."""
-        try:
-            while True:
-                group = await anyio.to_thread.run_sync(take)
-                if not group:
-                    return
-                yield "".join(json.dumps([c, round(a, 4), round(r, 5)]) + "\n" for c, a, r in group)
-        finally:
-            self.slots.release()
+        """JSON lines of the generated characters, a group of them per thread hop."""
+        while True:
+            group = await anyio.to_thread.run_sync(take)
+            if not group:
+                return
+            yield "".join(json.dumps([c, round(a, 4), round(r, 5)]) + "\n" for c, a, r in group)
 
     async def classify(self, request: Request):
         data = await self.read_json(request)
