@@ -24,6 +24,8 @@ from rnnkit.commands._args import non_negative_int, positive_int
 from rnnkit.errors import UsageError
 
 NAMED = ("stdlib", "kjv", "sparv")
+SCALES = {**dict.fromkeys("ifozr", "; a gate's 0..1 stretched to -1..+1"),
+          "c": "; c, which has no fixed range, from its 1st percentile over the text (-1) to its 99th (+1)"}
 #: The held-out share of a named corpus (the trainer's validation split, rnnkit/data/corpora.py).
 HELD_OUT = 0.05
 
@@ -58,6 +60,7 @@ def read_text(args, checkpoint) -> tuple[str, str]:
 
     whole = load_text(data, STDLIB_CHARS if data == "stdlib" else 10**9)
     start = int(len(whole) * (1 - HELD_OUT))
+    start = whole.find("\n", start) + 1 or start  # from the start of a line
     return whole[start:start + args.chars], f"{data} (held-out part)"
 
 
@@ -93,22 +96,24 @@ def run(args) -> int:
     shown = text[:args.show]
 
     def values(layer, index):
-        return cellviz.display_values(probe, layers[layer][probe][:len(shown), index])
+        unit = layers[layer][probe][:, index]
+        return cellviz.display_values(probe, unit[:len(shown)], reference=unit)
 
     blocks = []
     if args.cell is not None:
         blocks.append((f"layer {args.layer}, {probe} cell {args.cell} (chosen)", values(args.layer, args.cell)))
-    seen = set()
-    for c in found:
-        if c["feature"] in seen:
+    features_shown, cells_shown = set(), {(args.layer, args.cell)}
+    for c in found:  # the best cell of each feature, each cell once
+        if c["feature"] in features_shown or (c["layer"], c["cell"]) in cells_shown:
             continue
-        seen.add(c["feature"])
+        features_shown.add(c["feature"])
+        cells_shown.add((c["layer"], c["cell"]))
         blocks.append((f"{c['feature']}: layer {c['layer']}, {probe} cell {c['cell']}, r = {c['r']:+.2f}",
                        values(c["layer"], c["cell"])))
     title = f"Cells of {checkpoint.path}"
     intro = (f"A {model.spec.layers}-layer {model.spec.cell} of hidden size {model.spec.hidden} read {len(text):,} "
              f"characters of {source}; each character is coloured by the chosen unit's {PROBE_DESCRIPTIONS[probe]} "
-             f"right after reading it (blue -1, white 0, red +1{', gates 0..1 stretched' if probe in 'ifozr' else ''})."
+             f"right after reading it (blue -1, white 0, red +1{SCALES.get(probe, '')})."
              f" Candidates: the best Pearson correlation r with each feature of the text.")
     page = cellviz.render_page(title, intro, shown, blocks)
     try:

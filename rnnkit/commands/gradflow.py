@@ -9,7 +9,7 @@ error signal survives k steps of backpropagation through time. Trained models ar
 briefly (--train-steps) unless --checkpoint gives one-layer character models.
 
 examples:
-  rnnkit gradflow                                   # gradflow.png, about a minute on 2 cores
+  rnnkit gradflow                                   # gradflow.png, about three minutes of CPU
   rnnkit gradflow --json > gradflow.json            # the numbers (with --out, the figure too)
   rnnkit gradflow --checkpoint runs/rnn --checkpoint runs/lstm --checkpoint runs/gru --out flow.svg
 """

@@ -44,7 +44,7 @@ def sample_in_browser(url: str, chromium: str, *, prime: str = "", length: int =
         # --no-sandbox: Chromium's sandbox refuses to run as root, which CI and `make test` do.
         browser = pw.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 760})
+            page = browser.new_page(viewport={"width": 1000, "height": 650})
             page.set_default_timeout(timeout * 1000)
             page.goto(url)
             page.wait_for_selector("body[data-ready=true]", state="attached")
@@ -74,6 +74,17 @@ def sample_in_browser(url: str, chromium: str, *, prime: str = "", length: int =
             return result
         finally:
             browser.close()
+
+
+def _shrink(path) -> None:
+    """The screenshot with a palette of 128 colours, a third of the bytes (when Pillow is there)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=128)
+    small.save(path, format="PNG", optimize=True)
 
 
 def main(argv=None) -> int:
@@ -106,6 +117,7 @@ def main(argv=None) -> int:
         result = sample_in_browser(url, chromium, prime=args.prime, length=args.length, temperature=args.temperature,
                                    probe=args.probe, unit=args.unit, seed=args.seed, sentence=args.sentence,
                                    screenshot=args.out)
+    _shrink(args.out)
     print(f"{len(result['text'])} characters, {len(set(result['colours']))} colours; wrote {args.out}")
     return 0 if result["state"] == "done" else 1
 

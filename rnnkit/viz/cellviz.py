@@ -91,11 +91,15 @@ def activations(model, ids: np.ndarray, chunk: int = 2000) -> list[dict[str, np.
             for layer in range(len(parts[0]))]
 
 
-def display_values(probe: str, values: np.ndarray) -> np.ndarray:
-    """Activations on the colour scale [-1, 1]: gates (0..1) stretched, c through tanh (as it reaches
-    h), the rest as they are (tanh range)."""
+def display_values(probe: str, values: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Activations on the colour scale [-1, 1]: gates (0..1) stretched; the cell state c, which
+    has no fixed range, through tanh (as h sees it) or, given the unit's values over a whole text
+    (``reference``), from its 1st percentile (-1) to its 99th (+1); the rest (tanh range) as they are."""
     if probe in GATE_PROBES:
         return 2.0 * values - 1.0
+    if probe == "c" and reference is not None:
+        lo, hi = np.percentile(reference, [1, 99])
+        return np.clip(2.0 * (values - lo) / max(hi - lo, 1e-12) - 1.0, -1.0, 1.0)
     if probe == "c":
         return np.tanh(values)
     return np.clip(values, -1.0, 1.0)
