@@ -68,6 +68,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     model.add_argument("--highway", action="store_true", default=None, help="charlm: highway gates between stacked layers")
     model.add_argument("--bidirectional", action="store_true", default=None,
                        help="sentiment: read each text both ways")
+    model.add_argument("--embed-dropout", type=probability,
+                       help="sentiment: dropout of the embedded words before the first layer (default: 0.3)")
     model.add_argument("--pool", choices=("last", "mean", "max"),
                        help="sentiment: the final state, or the mean or max of the states over time (default: max)")
     train = p.add_argument_group("training")
@@ -113,7 +115,8 @@ def _check_flags_fit(args, task) -> None:
     """A flag of another task is a mistake worth saying (--pool with --task charlm)."""
     for flag, owner in (("mode", "charlm"), ("val_fraction", "charlm"), ("seq_len", "charlm"), ("highway", "charlm"),
                         ("eval_chars", "charlm"), ("tokens", "sentiment"), ("max_len", "sentiment"),
-                        ("min_count", "sentiment"), ("bidirectional", "sentiment"), ("pool", "sentiment")):
+                        ("min_count", "sentiment"), ("bidirectional", "sentiment"), ("pool", "sentiment"),
+                        ("embed_dropout", "sentiment")):
         if getattr(args, flag, None) is not None and owner != task.name:
             name = "--byte-mode" if flag == "mode" else "--" + flag.replace("_", "-")
             raise UsageError(f"{name} is a flag of --task {owner}, not of --task {task.name}")

@@ -119,7 +119,7 @@ class SentimentTask(Task):
     loss_label = "loss"
     carries_state = False
     TRAIN_DEFAULTS = {"data": "mr", "steps": 1500, "lr": 2e-3, "eval_every": 100}
-    MODEL_DEFAULTS = {"dropout": 0.5, "pool": "max"}
+    MODEL_DEFAULTS = {"dropout": 0.5, "embed_dropout": 0.3, "pool": "max"}
 
     def __init__(self, cfg: TrainConfig, options: SentimentOptions | None = None, vocab: TokenVocab | None = None,
                  data=None):

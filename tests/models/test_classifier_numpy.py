@@ -108,6 +108,24 @@ def test_whole_model_gradcheck_ragged_with_dropout(cell, layers, bidirectional, 
         assert_grad(grad, eval_numerical_gradient(f, model.params[name]), name, tol)
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_gradcheck_with_dropout_of_the_embedded_words(bidirectional):
+    model = float64_model(cell="lstm", layers=2, bidirectional=bidirectional, pool="mean", dropout=0.3,
+                          embed_dropout=0.4)
+    ids, mask, labels = ragged_batch(np.random.default_rng(3))
+    seed = 9
+
+    def f(_=None):
+        scores, _ = model.forward(ids, mask, np.random.default_rng(seed))
+        return softmax_loss(scores, labels)[0]
+
+    loss, grads, _ = model.loss(ids, mask, labels, rng=np.random.default_rng(seed))
+    assert loss == pytest.approx(f()) and loss != pytest.approx(model.loss(ids, mask, labels)[0])
+    for name, grad in grads.items():
+        tol = TOL_RECURRENT if name.startswith("rnn") else TOL
+        assert_grad(grad, eval_numerical_gradient(f, model.params[name]), name, tol)
+
+
 def test_dropout_with_a_fixed_mask_is_what_the_gradient_check_saw():
     """The check above is only meaningful if the rng really dropped something."""
     out, cache = dropout_forward(np.ones((4, 4)), 0.3, np.random.default_rng(8))
@@ -168,7 +186,7 @@ def test_spec_shapes_json_and_validation():
     params = spec.init_params(np.random.default_rng(0))
     assert {k: v.shape for k, v in params.items()} == shapes and list(params) == list(shapes)
     assert ClassifierSpec.from_json(spec.to_json()) == spec and spec.kind == "classifier"
-    for bad in ({"pool": "sum"}, {"cell": "tree"}, {"classes": 1}, {"dropout": 1.0}, {"hidden": 0},
+    for bad in ({"pool": "sum"}, {"cell": "tree"}, {"classes": 1}, {"dropout": 1.0}, {"embed_dropout": -0.1}, {"hidden": 0},
                 {"bidirectional": 1}, {"layers": True}, {"layers": 1025}, {"vocab_size": 2**40}):
         with pytest.raises(UsageError):
             ClassifierSpec(**{"vocab_size": V, **bad})

@@ -3,7 +3,7 @@
 Dimensions: N batch, T time, V vocabulary size, E embedding width, H hidden size, K directions,
 C classes. Time-major inside (arrays (T, N, ...)), like the recurrent stack.
 
-    ids (N, T) -> x = embed.W[ids^T]                             (T, N, E)
+    ids (N, T) -> x = dropout(embed.W[ids^T], embed_dropout)     (T, N, E)
     x, lengths -> stack_forward (rnnkit/numpy_engine/recurrent.py) -> y (T, N, K*H)
     y -> last / mean / max pool (rnnkit/numpy_engine/pooling.py)  -> pooled (N, K*H)
     pooled -> dropout -> scores = . head.W + head.b               (N, C)
@@ -46,6 +46,7 @@ def lengths_from_mask(mask) -> np.ndarray:
 class _ForwardCache:
     ids_tm: np.ndarray    # (T, N)
     mask_tm: np.ndarray   # (T, N) bool
+    embed_dropout: object  # the dropout of the embedded words
     stack: StackCache
     pool: object          # the pooling's cache
     dropout: object       # the dropout before the head
@@ -92,7 +93,7 @@ class Classifier:
         mask_tm = np.ascontiguousarray(np.asarray(mask, dtype=bool).T)
         T = ids_tm.shape[0]
         full = bool(np.all(lengths == T))  # then plain reversal, the stack's fastest path
-        x = p["embed.W"][ids_tm]  # (T, N, E)
+        x, embed_dropout = dropout_forward(p["embed.W"][ids_tm], spec.embed_dropout, rng)  # (T, N, E)
         y, _, stack_cache = stack_forward(x, None, p, spec.recurrent, "rnn.", rng,
                                           lengths=None if full else lengths)
         if spec.pool == "last":
@@ -104,7 +105,7 @@ class Classifier:
         top, dcache = dropout_forward(pooled, spec.dropout, rng)
         scores = top @ p["head.W"]
         scores += p["head.b"]
-        return scores, _ForwardCache(ids_tm, mask_tm, stack_cache, pool_cache, dcache, top)
+        return scores, _ForwardCache(ids_tm, mask_tm, embed_dropout, stack_cache, pool_cache, dcache, top)
 
     def loss(self, ids, mask, labels, state=None, rng=None):
         """Mean cross-entropy over the batch and its gradient on every parameter.
@@ -128,6 +129,7 @@ class Classifier:
         else:
             dy = pooling.max_pool_backward(dpooled, cache.pool)
         dx, _ = stack_backward(dy, cache.stack, p, grads)  # (T, N, E)
+        dx = dropout_backward(dx, cache.embed_dropout)
         grads["embed.W"] = scatter_add_rows(cache.ids_tm[cache.mask_tm], dx[cache.mask_tm], spec.vocab_size)
         return {name: grads[name] for name in spec.param_shapes()}
 

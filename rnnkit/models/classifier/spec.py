@@ -59,6 +59,8 @@ class ClassifierSpec:
         pool: how the steps of a row become one vector: ``last``, ``mean`` or ``max``.
         classes: C, the number of labels.
         dropout: the probability of zeroing an activation between layers and before the head.
+        embed_dropout: the probability of zeroing an entry of the embedded words, before the
+            first layer (a strong regulariser where the data are a few thousand sentences).
     """
 
     cell: str = "lstm"
@@ -70,6 +72,7 @@ class ClassifierSpec:
     pool: str = "last"
     classes: int = 2
     dropout: float = 0.0
+    embed_dropout: float = 0.0
 
     kind = KIND
 
@@ -84,9 +87,10 @@ class ClassifierSpec:
             raise UsageError(f"bidirectional must be true or false, got {self.bidirectional!r}")
         if self.pool not in POOLS:
             raise UsageError(f"unknown pool {self.pool!r}: choose one of {', '.join(POOLS)}")
-        dropout = self.dropout
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise UsageError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
+        for name in ("dropout", "embed_dropout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+                raise UsageError(f"{name.replace('_', '-')} must be a number in [0, 1), got {value!r}")
 
     @property
     def recurrent(self) -> RecurrentSpec:

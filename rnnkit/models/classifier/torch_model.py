@@ -30,6 +30,7 @@ from rnnkit.torch_engine import pooling
 from rnnkit.torch_engine.bidirectional import ragged_forward
 from rnnkit.torch_engine.fused import fusable
 from rnnkit.torch_engine.layers import Affine, Embedding
+from rnnkit.torch_engine.losses import cross_entropy_sum, softmax_loss
 from rnnkit.torch_engine.minrnn import MinCell
 from rnnkit.torch_engine.options import TorchOptions
 from rnnkit.torch_engine.recurrent import CELL_TYPES
@@ -96,7 +97,7 @@ class TorchClassifier(nn.Module):
         expected = torch.arange(T, device=mask.device)[None, :] < lengths[:, None]
         if not torch.equal(mask, expected) or not bool(lengths.min() > 0):
             raise ValueError("mask must be right padding with at least one real step a row")
-        x = self.embed(ids)  # (N, T, E)
+        x = F.dropout(self.embed(ids), self.spec.embed_dropout, training)  # (N, T, E)
         directions = [self.rnn] if self.rnn_rev is None else [self.rnn, self.rnn_rev]
         full = bool(lengths.min() == T)  # then reversal is a plain flip
         y = ragged_forward(directions, x, None if full else lengths, self.spec.dropout, training,
@@ -117,7 +118,7 @@ class TorchClassifier(nn.Module):
     def loss(self, ids, mask, labels, state=None) -> tuple[Tensor, None]:
         """The mean cross-entropy over the batch (a scalar tensor) and None (no state)."""
         (labels,) = self._inputs(labels)
-        return F.cross_entropy(self(ids, mask), labels), None
+        return softmax_loss(self(ids, mask), labels), None
 
     @torch.no_grad()
     def evaluate(self, ids, mask, labels, state=None) -> tuple[dict, None]:
@@ -126,7 +127,7 @@ class TorchClassifier(nn.Module):
         (labels,) = self._inputs(labels)
         scores = self.scores(ids, mask, training=False)
         return {
-            "nats": float(F.cross_entropy(scores, labels, reduction="sum")),
+            "nats": float(cross_entropy_sum(scores, labels)),
             "correct": int((scores.argmax(dim=1) == labels).sum()),
             "count": int(labels.shape[0]),
         }, None
