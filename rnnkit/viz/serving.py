@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rnnkit.errors import UsageError
-from rnnkit.inference.probes import PROBE_DESCRIPTIONS, charlm_probes, probe_names
+from rnnkit.inference.probes import PROBE_DESCRIPTIONS, probe_names, stack_probes
 from rnnkit.sampling import sample_from_logits
 from rnnkit.viz.cellviz import display_values
 
@@ -65,6 +65,9 @@ class CharModel:
         self.model = CharLM(checkpoint.spec, params)
         self.spec = checkpoint.spec
         self.probes = probe_names(self.spec.cell)
+        # Vocab builds its lookup table on first use, unguarded: build it now, before requests run
+        # in several threads at once (one could otherwise read the table half filled).
+        self.vocab.encode(self.vocab.decode([0]))
 
     def info(self) -> dict:
         s = self.spec
@@ -103,16 +106,20 @@ class CharModel:
         model read that character."""
         rng = np.random.default_rng(seed)
         state = None
-        ids = self.vocab.encode(prime)
-        for k, token in enumerate(ids):
-            logits, state, layers = charlm_probes(self.model, np.array([[token]]), state)
-            raw = float(layers[layer][probe][0, 0, unit])
-            yield prime[k], float(display_values(probe, np.array(raw))), raw
+
+        def read(token):
+            nonlocal state
+            logits, state, cache = self.model.forward(np.array([[token]]), state)
+            raw = float(stack_probes(cache.stack)[layer][probe][0, 0, unit])
+            return logits, float(display_values(probe, np.array(raw))), raw
+
+        for ch, token in zip(prime, self.vocab.encode(prime)):
+            logits, shown, raw = read(token)
+            yield ch, shown, raw
         for _ in range(length):
             token = int(sample_from_logits(logits[0], rng, temperature=temperature, top_k=top_k))
-            logits, state, layers = charlm_probes(self.model, np.array([[token]]), state)
-            raw = float(layers[layer][probe][0, 0, unit])
-            yield self.vocab.decode([token]), float(display_values(probe, np.array(raw))), raw
+            logits, shown, raw = read(token)
+            yield self.vocab.decode([token]), shown, raw
 
 
 def chunks(pieces, max_pieces: int = 16, max_seconds: float = 0.03):
