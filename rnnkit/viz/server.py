@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -30,7 +31,6 @@ import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.routing import Mount, Route
@@ -39,7 +39,7 @@ from starlette.staticfiles import StaticFiles
 from rnnkit.viz.serving import CharModel, Limits, SentimentModel, chunks
 
 STATIC = Path(__file__).parent / "static"
-LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]", "testserver"]
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"),
     (b"x-content-type-options", b"nosniff"),
@@ -86,6 +86,27 @@ class SlotStream(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             self._release()
+
+
+_HOST = re.compile(r"(\[[0-9a-f:.]+\]|[^:\[\]]+)(?::[0-9]+)?")  # a name or [IPv6], then an optional port
+
+
+class HostCheck:
+    """Answers 400 to a request whose Host header (its port aside) is not in ``allowed``: bound to a
+    loopback address, only loopback names reach the application, so a page elsewhere that makes its
+    own name resolve to 127.0.0.1 (DNS rebinding) cannot call the API."""
+
+    def __init__(self, app, allowed):
+        self.app, self.allowed = app, {h.lower() for h in allowed}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
+            parsed = _HOST.fullmatch(host)
+            if parsed is None or parsed.group(1) not in self.allowed:
+                await _error(400, "this server answers only to its own address (the Host header)")(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class Playground:
@@ -201,7 +222,7 @@ def create_app(models: dict, limits: Limits | None = None, allowed_hosts=None) -
     ]
     middleware = [Middleware(SecurityHeaders)]
     if allowed_hosts is not None:
-        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
+        middleware.append(Middleware(HostCheck, allowed=allowed_hosts))
     app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={ClientError: _client_error, HTTPException: _http_error,
                                         Exception: _server_error})

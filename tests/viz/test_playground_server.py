@@ -106,7 +106,18 @@ def test_bad_bodies_methods_paths_and_hosts(client):
     assert r.status_code == 413
     assert client.get("/api/sample").status_code == 405
     assert client.get("/nothing").json() == {"error": "Not Found"}
-    assert client.get("/api/models", headers={"host": "evil.example"}).status_code == 400
+    r = client.get("/api/models", headers={"host": "evil.example"})
+    assert r.status_code == 400 and "Host header" in r.json()["error"]
+
+
+def test_only_loopback_names_reach_a_loopback_server(models):
+    from rnnkit.viz.server import LOOPBACK_HOSTS
+
+    with TestClient(create_app(models, LIMITS, allowed_hosts=LOOPBACK_HOSTS)) as c:
+        for host in ("127.0.0.1:8000", "localhost", "[::1]:8000", "LOCALHOST:1"):
+            assert c.get("/api/models", headers={"host": host}).status_code == 200, host
+        for host in ("attacker.example", "127.0.0.1.attacker.example", "[::1].evil", ""):
+            assert c.get("/api/models", headers={"host": host}).status_code == 400, host
 
 
 def test_an_unexpected_failure_is_a_500_without_a_traceback(client, models, monkeypatch):
