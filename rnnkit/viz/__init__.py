@@ -5,7 +5,10 @@
     cellviz.py           text features, cell-feature correlations, the coloured-text HTML page;
                          cellviz_figure.py the PNG
     curves.py            training curves from metrics.jsonl
-    server.py, static/   the web playground (Starlette + uvicorn), serving.py its models
+    serving.py           the playground's models and limits (no HTTP); server.py the Starlette
+                         application and static/ its page; browser.py drives it in Chromium
+    figures.py           matplotlib figures without pyplot, small PNGs
+    sources.py           the text and the character models the commands read
 
 The measurements need NumPy alone; the figures need matplotlib and the playground Starlette and
 uvicorn (``pip install 'rnnkit[viz]'``). :func:`require` says so in one line when one is missing.

@@ -43,10 +43,11 @@ def load_charlm(path):
 
 
 def known_text(vocab, text: str) -> tuple[str, int]:
-    """``text`` without the characters ``vocab`` lacks, and how many were dropped."""
-    missing = set(vocab.unknown(text)) if vocab.mode == "char" else set()
+    """``text`` without the characters ``vocab`` lacks, and how many were dropped (character-mode
+    vocabularies only)."""
     if vocab.mode != "char":
         raise UsageError("this command reads character-mode models (not --byte-mode)")
+    missing = set(vocab.unknown(text))
     if not missing:
         return text, 0
     kept = "".join(ch for ch in text if ch not in missing)
