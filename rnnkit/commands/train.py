@@ -19,8 +19,10 @@ examples:
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import os
+import signal
 import sys
 from dataclasses import fields, replace
 from pathlib import Path
@@ -183,7 +185,22 @@ def _open_folder(run_dir: Path):
     return folder
 
 
+def _ignore_ctrl_c_at_exit() -> None:
+    """Run at the interpreter's exit (atexit) after a training command: the run is saved and over,
+    and a Ctrl-C during the exit's clean-up (the torch engine's takes a moment) would only print a
+    traceback from it or end the process by the signal. Ignored SIGINT stays ignored to the end."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run(args) -> int:
+    try:
+        return _run(args)
+    finally:
+        atexit.unregister(_ignore_ctrl_c_at_exit)
+        atexit.register(_ignore_ctrl_c_at_exit)  # the last registered runs first
+
+
+def _run(args) -> int:
     if args.resume:
         run_dir = Path(args.resume)
         if not run_dir.is_dir():
