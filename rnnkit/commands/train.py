@@ -13,7 +13,7 @@ examples:
   rnnkit train --resume runs/kjv --steps 10000     # continue that run to step 10000
   rnnkit train --data my.txt --byte-mode --dropout 0.2
   rnnkit train --task sentiment --data mr --minutes 5 --out runs/mr
-  rnnkit train --task sentiment --data reviews.tsv --bidirectional --pool max --out runs/reviews
+  rnnkit train --task sentiment --data reviews.tsv --no-bidirectional --pool mean --out runs/reviews
 """
 
 from __future__ import annotations
@@ -68,8 +68,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     model.add_argument("--dropout", type=probability, help="dropout between layers and before the output "
                                                             "(default: charlm 0, sentiment 0.5)")
     model.add_argument("--highway", action="store_true", default=None, help="charlm: highway gates between stacked layers")
-    model.add_argument("--bidirectional", action="store_true", default=None,
-                       help="sentiment: read each text both ways")
+    model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None,
+                       help="sentiment: read each text both ways, or one way with --no-bidirectional "
+                            "(default: both)")
     model.add_argument("--embed-dropout", type=probability,
                        help="sentiment: dropout of the embedded words before the first layer (default: 0.3)")
     model.add_argument("--pool", choices=("last", "mean", "max"),
@@ -89,7 +90,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     train.add_argument("--clip-mode", choices=("norm", "value"), help="clip the global norm or each value (default: norm)")
     budget = p.add_argument_group("budget, evaluation and output")
     budget.add_argument("--steps", type=positive_int, help="total optimizer steps of the run (default when no --minutes: "
-                                                              "charlm 2000, sentiment 1500)")
+                                                              "charlm 2000, sentiment 1000)")
     budget.add_argument("--minutes", type=positive_float, help="training time budget in minutes (evaluation time not counted)")
     budget.add_argument("--eval-every", type=positive_int, help=f"steps between validation, metrics and checkpoints (default: {d.eval_every})")
     budget.add_argument("--eval-chars", type=positive_int, help=f"charlm: validation characters per evaluation (default: {d.eval_chars:,})")
