@@ -35,7 +35,8 @@ def add_arguments(p) -> None:
     p.add_argument("--text", help="a UTF-8 text file to run the model over (default: see above)")
     p.add_argument("--chars", type=positive_int, default=20_000,
                    help="characters to read and correlate over (default: 20,000)")
-    p.add_argument("--show", type=positive_int, default=2_000, help="characters of each coloured block (default: 2,000)")
+    p.add_argument("--show", type=positive_int, default=2_000,
+                   help="characters of each coloured block (default: 2,000)")
     p.add_argument("--probe", help="what to colour and search: h, c, or a gate (i f o g for the LSTM, r z n for "
                                    "the GRU); default c where the cell has one, else h")
     p.add_argument("--layer", type=non_negative_int, default=0, help="layer of --cell (default: 0)")

@@ -67,7 +67,8 @@ def add_arguments(p) -> None:
     p.add_argument("--hidden", type=_at_most(MAX_HIDDEN), default=64, help="hidden size H of every model (default: 64)")
     p.add_argument("--steps-back", type=_at_most(MAX_STEPS_BACK), default=100,
                    help="T, the characters each window reads before the loss (default: 100)")
-    p.add_argument("--windows", type=_at_most(MAX_WINDOWS), default=16, help="windows of text to average over (default: 16)")
+    p.add_argument("--windows", type=_at_most(MAX_WINDOWS), default=16,
+                   help="windows of text to average over (default: 16)")
     p.add_argument("--train-steps", type=non_negative_int, default=300,
                    help="Adam steps (batch 16, 64 characters) that train the models of panel (b) (default: 300)")
     p.add_argument("--checkpoint", action="append", metavar="RUN",

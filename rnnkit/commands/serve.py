@@ -29,7 +29,8 @@ def add_arguments(p) -> None:
                    help="generations running at once; more wait in a queue (default: 4)")
     p.add_argument("--max-waiting", type=positive_int, default=256,
                    help="requests that may wait for a generation; more get a 503 (default: 256)")
-    p.add_argument("--max-length", type=positive_int, default=2000, help="characters one request may generate (default: 2000)")
+    p.add_argument("--max-length", type=positive_int, default=2000,
+                   help="characters one request may generate (default: 2000)")
     p.add_argument("--max-prime", type=positive_int, default=1000, help="characters of a prime (default: 1000)")
     p.add_argument("--max-body", type=positive_int, default=16384, help="bytes of a request body (default: 16384)")
     p.add_argument("--wait-timeout", type=positive_float, default=60.0,

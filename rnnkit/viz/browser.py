@@ -59,7 +59,8 @@ def sample_in_browser(url: str, chromium: str, *, prime: str = "", length: int =
             page.click("#sample-button")
             # Selector waits, not wait_for_function: the page's CSP forbids the eval that one needs.
             page.wait_for_selector("#output[data-state=done], #output[data-state=stopped]", state="attached")
-            cells = page.eval_on_selector_all("#output span", "spans => spans.map(s => [s.textContent, s.style.backgroundColor])")
+            cells = page.eval_on_selector_all(
+                "#output span", "spans => spans.map(s => [s.textContent, s.style.backgroundColor])")
             classified = None
             if sentence is not None and page.is_visible("#sentiment-panel"):
                 page.fill("#sentence", sentence)

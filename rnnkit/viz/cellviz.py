@@ -128,7 +128,8 @@ def candidates(layers: list[dict], probe: str, features: dict[str, np.ndarray], 
     for layer, probes in enumerate(layers):
         for feature, r in correlations(probes[probe], features).items():
             for unit in np.argsort(-np.abs(r))[:top]:
-                found.append({"feature": feature, "layer": layer, "probe": probe, "cell": int(unit), "r": float(r[unit])})
+                found.append({"feature": feature, "layer": layer, "probe": probe, "cell": int(unit),
+                              "r": float(r[unit])})
     found.sort(key=lambda c: (FEATURES.index(c["feature"]), -abs(c["r"])))
     best = []
     for feature in FEATURES:

@@ -81,7 +81,8 @@ def test_plot_draws_several_runs_and_reads_torn_and_resumed_logs(char_run, senti
             {"step": 20, "elapsed": 2.5, "train_bpc": 2.4, "val_bpc": 2.6}]  # a resume logged step 20 again
     log.write_text("\n".join(json.dumps(r) for r in rows) + '\n{"step": 3', encoding="utf-8")
     run = read_run(log.parent)
-    assert [r["step"] for r in run["records"]] == [10, 20] and series(run["records"], "val_bpc", "step") == ([10.0, 20.0], [3.1, 2.6])
+    assert [r["step"] for r in run["records"]] == [10, 20]
+    assert series(run["records"], "val_bpc", "step") == ([10.0, 20.0], [3.1, 2.6])
     pytest.importorskip("matplotlib")
     out = tmp_path / "figs" / "curves.png"
     assert main(["plot", str(char_run), str(sentiment_run), str(log.parent), "--out", str(out), "--title", "t"]) == 0

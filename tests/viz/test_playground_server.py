@@ -99,7 +99,8 @@ def test_bad_bodies_methods_paths_and_hosts(client):
     assert r.status_code == 400
     r = client.post("/api/sample", content=b"length=3", headers={"content-type": "text/plain"})
     assert r.status_code == 415
-    r = client.post("/api/sample", content=b'{"prime": "' + b"a" * 3000 + b'"}', headers={"content-type": "application/json"})
+    r = client.post("/api/sample", content=b'{"prime": "' + b"a" * 3000 + b'"}',
+                    headers={"content-type": "application/json"})
     assert r.status_code == 413 and "2048 bytes" in r.json()["error"]
     chunked = (part for part in [b'{"prime": "', b"a" * 3000, b'"}'])  # no Content-Length: counted as read
     r = client.post("/api/sample", content=chunked, headers={"content-type": "application/json"})
