@@ -184,3 +184,22 @@ def test_a_client_that_goes_away_frees_its_slot(models):
         with urllib.request.urlopen(req, timeout=30) as response:
             assert len(response.read().splitlines()) == 6
         assert time.monotonic() - started < 4.0  # not the 5 s queue timeout: the slot was free
+
+
+def test_the_playground_runs_where_torch_is_not_installed(char_run, sentiment_run):
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+sys.modules["torch"] = None  # importing torch now fails
+from starlette.testclient import TestClient
+from rnnkit.viz.server import create_app
+from rnnkit.viz.serving import load_models
+app = create_app(load_models([{str(char_run)!r}, {str(sentiment_run)!r}]), allowed_hosts=["testserver"])
+with TestClient(app) as c:
+    assert len(c.post("/api/sample", json={{"model": "charlm", "length": 7}}).text.splitlines()) == 8
+    assert c.post("/api/classify", json={{"text": "a great film"}}).json()["label"] in ("negative", "positive")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
