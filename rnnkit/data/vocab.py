@@ -115,13 +115,17 @@ class Vocab:
     def lookup(self, values: np.ndarray) -> np.ndarray:
         """Ids of symbol values, shape (n,) -> (n,) int32; raises UsageError naming unknown symbols."""
         values = np.asarray(values)
-        if self._table is None:
+        table = self._table
+        if table is None:
             # A dense table indexed by symbol value (at most 0x110000 entries, 4.4 MB) makes the
             # lookup one gather with no temporaries wider than the ids; -1 marks absent symbols,
-            # and the extra last entry catches every value above the largest symbol.
-            self._table = np.full(int(self.symbols[-1]) + 2, -1, dtype=np.int32)
-            self._table[self.symbols] = np.arange(len(self), dtype=np.int32)
-        ids = self._table[np.minimum(values, self._table.size - 1)]
+            # and the extra last entry catches every value above the largest symbol. Built whole
+            # in a local and then published, so a thread that encodes at the same moment (the
+            # playground serves several) never reads a half-filled table.
+            table = np.full(int(self.symbols[-1]) + 2, -1, dtype=np.int32)
+            table[self.symbols] = np.arange(len(self), dtype=np.int32)
+            self._table = table
+        ids = table[np.minimum(values, table.size - 1)]
         missing = ids < 0
         if missing.any():
             raise UsageError(self._unknown_message(np.unique(values[missing])))

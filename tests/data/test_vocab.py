@@ -86,3 +86,15 @@ def test_id_dtype_is_the_smallest_that_fits():
     assert id_dtype(65536) == np.uint16
     assert id_dtype(65537) == np.uint32
     assert Vocab.build("ab").id_dtype == np.uint8
+
+
+def test_threads_encoding_at_once_all_see_the_whole_table():
+    """The lookup table is built lazily; threads that race to build it must never read a half-filled one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = "".join(chr(c) for c in range(32, 20000) if chr(c).isprintable())
+    for _ in range(20):
+        vocab = Vocab.build(text)
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda _: vocab.encode(text).tolist(), range(8)))
+        assert all(r == results[0] for r in results)
