@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test install data browser clean gradcheck hello
+.PHONY: demo test install data browser bench clean gradcheck hello
 
 install: $(STAMP)
 
@@ -58,6 +58,10 @@ demo: $(STAMP)
 
 test: $(STAMP) data browser
 	$(BIN)/python -m pytest -q
+
+# What the benchmarks need beyond the test set-up (scikit-learn for the sentiment baseline).
+bench: $(STAMP) data
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,viz,test,bench]'
 
 gradcheck: $(STAMP)
 	$(BIN)/rnnkit gradcheck
