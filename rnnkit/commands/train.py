@@ -37,6 +37,7 @@ from rnnkit.models import spec_class
 from rnnkit.numpy_engine.optim import OPTIMIZERS
 from rnnkit.tasks import TASKS, task_class
 from rnnkit.training.checkpoint import LATEST, load_checkpoint
+from rnnkit.training.interrupts import deferred_interrupts, take_interrupt
 from rnnkit.training.runfolder import check_folder_path, open_run_folder
 
 #: Flags a resumed run may change: budgets, how often to evaluate, and where the data is (the
@@ -231,8 +232,7 @@ def _run(args) -> int:
 
 
 def _train(args, run_dir: Path, lock) -> int:
-    from rnnkit.generate import print_sample
-    from rnnkit.training.loop import Trainer, TrainingDiverged
+    from rnnkit.training.loop import Trainer
 
     if args.resume:
         checkpoint = load_checkpoint(run_dir, prefer_best=False)
@@ -242,6 +242,27 @@ def _train(args, run_dir: Path, lock) -> int:
         task, spec, cfg = _fresh(args)
         lock()  # (again: another run may have taken the folder meanwhile)
     trainer = Trainer(task, spec, cfg, run_dir, checkpoint=checkpoint, device=args.device, compile=args.compile)
+    try:
+        return _run_trainer(args, trainer, task, spec, cfg, checkpoint, run_dir)
+    finally:
+        _close(trainer.runtime)
+
+
+def _close(runtime) -> None:
+    """Stop the runtime's worker processes now, with Ctrl-C deferred and then dropped: at the end
+    of a run it interrupts nothing, and inside the clean-up (or in a garbage collector's call of
+    it) it would only print a traceback."""
+    close = getattr(runtime, "close", None)
+    if close is not None:
+        with deferred_interrupts():
+            close()
+            take_interrupt()
+
+
+def _run_trainer(args, trainer, task, spec, cfg, checkpoint, run_dir: Path) -> int:
+    from rnnkit.generate import print_sample
+    from rnnkit.training.loop import TrainingDiverged
+
     if not trainer.runtime.is_main:  # another process of a torchrun run: it trains in step, rank 0 reports
         try:
             return 130 if trainer.run().interrupted else 0

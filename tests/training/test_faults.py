@@ -184,6 +184,16 @@ def test_ctrl_c_with_worker_processes_never_hangs_and_resumes_exactly(whole_grou
     assert faults.same_params(params(run), params(reference))
 
 
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+def test_a_ctrl_c_as_the_run_ends_prints_no_traceback(text, tmp_path):
+    """Right after "done:" the worker processes are being stopped: a Ctrl-C there interrupts nothing."""
+    argv = ["--data", text, "--hidden", "16", "--batch", "8", "--seq-len", "16", "--steps", 10, "--threads", 2]
+    for delay in (0.0, 0.03):
+        trial = faults.interrupt_trial(argv, tmp_path / f"run{delay}", delay, after="done:",
+                                       env=faults.rnnkit_env(Path(os.environ["RNNKIT_CACHE"])))
+        assert trial["rc"] == 0 and not trial["traceback"] and not trial["leftover"], trial["err"]
+
+
 # -- 3: divergence ---------------------------------------------------------------------------------
 
 
