@@ -41,6 +41,7 @@ class Task:
     model_kind: the kind of rnnkit/models it trains.
     metric: the validation metric that decides ``best.npz``; ``lower_is_better`` its direction.
     loss_label: how the progress bar names the training loss (``bpc``, ``loss``).
+    rate_unit: what its throughput counts (``chars/s``, ``tokens/s``).
     carries_state: whether the model's state runs on from batch to batch (truncated BPTT).
     """
 
@@ -50,6 +51,7 @@ class Task:
     metric: str
     lower_is_better: bool = True
     loss_label: str = "loss"
+    rate_unit: str = "tokens/s"
     carries_state: bool = False
 
     @classmethod

@@ -27,6 +27,7 @@ class CharLMTask(Task):
     metric = "bpc"
     lower_is_better = True
     loss_label = "bpc"
+    rate_unit = "chars/s"
     carries_state = True
     TRAIN_DEFAULTS = {"steps": 2000}
     MODEL_DEFAULTS: dict = {}

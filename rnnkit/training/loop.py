@@ -303,7 +303,7 @@ class Trainer:
             metrics = files.enter_context(self._open_metrics()) if main else None
             stream = self.log_stream if main else files.enter_context(open(os.devnull, "w", encoding="utf-8"))
             bar = files.enter_context(ProgressBar(total_steps=cfg.steps, time_budget=budget, stream=stream,
-                                                  loss_label=task.loss_label))
+                                                  loss_label=task.loss_label, rate_unit=task.rate_unit))
             started = time.monotonic() - p.elapsed
             while not self._done(p.elapsed):
                 if self._stop_requested():

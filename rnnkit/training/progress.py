@@ -49,6 +49,7 @@ class ProgressBar:
     - columns: the terminal width; default asked of the terminal at each redraw.
     - clock: the time source, replaceable in tests.
     - loss_label: the word shown before the loss ("loss"; the training loop shows "bpc").
+    - rate_unit: what the throughput counts ("chars/s" for a character model, "tokens/s" else).
     """
 
     BAR_WIDTH = 20
@@ -56,7 +57,8 @@ class ProgressBar:
     def __init__(self, total_steps: int | None = None, time_budget: float | None = None,
                  stream: TextIO | None = None, tty: bool | None = None, log_every: float = 5.0,
                  redraw_every: float = 0.1, columns: int | None = None,
-                 clock: Callable[[], float] = time.monotonic, loss_label: str = "loss"):
+                 clock: Callable[[], float] = time.monotonic, loss_label: str = "loss",
+                 rate_unit: str = "chars/s"):
         self.total_steps = total_steps
         self.time_budget = time_budget
         self.stream = sys.stderr if stream is None else stream
@@ -68,6 +70,7 @@ class ProgressBar:
         self.columns = columns
         self.clock = clock
         self.loss_label = loss_label
+        self.rate_unit = rate_unit
         self._start = clock()
         self._first: tuple[float, int, int | None] | None = None  # (time, step, tokens) at first update
         self._line = ""           # the latest status line
@@ -162,7 +165,7 @@ class ProgressBar:
         if loss is not None:
             parts.append(f"{self.loss_label} {loss:.4f}")
         if tokens is not None and tokens0 is not None and wall > 0:
-            parts.append(f"{format_rate((tokens - tokens0) / wall)} chars/s")
+            parts.append(f"{format_rate((tokens - tokens0) / wall)} {self.rate_unit}")
         etas = []
         if self.time_budget:
             etas.append(self.time_budget - elapsed)

@@ -63,3 +63,27 @@ def test_two_processes_train_like_one_process_on_the_whole_batch(tmp_path, monke
 
     steps = [json.loads(line)["step"] for line in (ddp / "metrics.jsonl").read_text().splitlines()]
     assert steps == [3, 6, 9, 12]  # one writer, no duplicated lines
+
+
+@pytest.mark.slow
+def test_the_sentiment_task_trains_under_torchrun_like_one_process(tmp_path, monkeypatch):
+    """Every task gets DDP from the shared trainer: 2 processes with 4 sentences each train what one
+    process trains on the 8 (dropout off, so both draw nothing at random)."""
+    rng = np.random.default_rng(3)
+    words = "good great bad awful the film a plot".split()
+    lines = [f"{'positive' if 'good' in s or 'great' in s else 'negative'}\t{s}"
+             for s in (" ".join(rng.choice(words, rng.integers(2, 8))) for _ in range(300))]
+    tsv = tmp_path / "reviews.tsv"
+    tsv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    model = ["--task", "sentiment", "--data", str(tsv), "--engine", "torch", "--device", "cpu", "--hidden", "8",
+             "--embed", "8", "--batch", "8", "--dropout", "0", "--embed-dropout", "0", "--eval-every", "3",
+             "--steps", "6"]
+    done = torchrun(["train", *model, "--out", str(tmp_path / "ddp")], env)
+    assert done.stderr.count("done: step 6") == 1
+    assert main(["train", *model, "--out", str(tmp_path / "one")]) == 0
+    one = load_checkpoint(tmp_path / "one", prefer_best=False)
+    two = load_checkpoint(tmp_path / "ddp", prefer_best=False)
+    assert one.meta["data_position"] == two.meta["data_position"]
+    for name, value in one.params.items():
+        assert np.allclose(two.params[name], value, rtol=1e-4, atol=1e-5), name
