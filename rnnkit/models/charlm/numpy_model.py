@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnkit.cells import CELLS
-from rnnkit.models.charlm.spec import CharLMSpec
+from rnnkit.models.numpy_base import NumpyModel
 from rnnkit.numpy_engine.layers import dropout_backward, dropout_forward, scatter_add_rows
 from rnnkit.numpy_engine.losses import cross_entropy_sum, temporal_softmax_loss
 from rnnkit.numpy_engine.recurrent import StackCache, stack_backward, stack_forward, zero_state
@@ -31,32 +31,12 @@ class _ForwardCache:
     top: np.ndarray           # (T*N, H) what the head read
 
 
-class CharLM:
+class CharLM(NumpyModel):
     """A character model: its spec and a flat dict of named parameter arrays.
 
     State (what truncated BPTT carries from chunk to chunk) is a list with one tuple per layer:
     (h,) for most cells, (h, c) for lstm and lnlstm, each (N, H).
     """
-
-    def __init__(self, spec: CharLMSpec, params: dict):
-        missing = set(spec.param_shapes()) - set(params)
-        if missing:
-            raise ValueError(f"parameters missing: {', '.join(sorted(missing))}")
-        self.spec = spec
-        self.params = params
-
-    @property
-    def config(self) -> CharLMSpec:
-        return self.spec
-
-    @classmethod
-    def create(cls, spec: CharLMSpec, seed: int = 0, dtype=np.float32) -> "CharLM":
-        params = spec.init_params(np.random.default_rng(seed))
-        return cls(spec, {k: np.ascontiguousarray(v, dtype=dtype) for k, v in params.items()})
-
-    @property
-    def dtype(self):
-        return self.params["head.W"].dtype
 
     def init_state(self, batch: int) -> list:
         """Zero state for ``batch`` streams."""

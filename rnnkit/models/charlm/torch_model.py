@@ -14,15 +14,13 @@ engine loads what the other wrote.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-import numpy as np
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.models.charlm.spec import CharLMSpec
-from rnnkit.errors import UsageError
+from rnnkit.torch_engine.arrays import SharedArrays
 from rnnkit.torch_engine.cells import State
 from rnnkit.torch_engine.layers import Affine, Embedding
 from rnnkit.torch_engine.losses import cross_entropy_sum, temporal_softmax_loss
@@ -30,7 +28,7 @@ from rnnkit.torch_engine.options import TorchOptions
 from rnnkit.torch_engine.recurrent import Recurrent
 
 
-class TorchCharLM(nn.Module):
+class TorchCharLM(SharedArrays, nn.Module):
     """A character model built from a :class:`CharLMSpec` (run as :class:`TorchOptions` say).
 
     Its ``named_parameters()`` are exactly ``config.param_shapes()``, names, shapes and order:
@@ -87,47 +85,3 @@ class TorchCharLM(nn.Module):
         """One character per stream, for sampling: ids (N,) -> logits (N, V) and the new state."""
         logits, state = self(ids[:, None], state)
         return logits[:, 0], state
-
-    def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Name and shape of every parameter: ``CharLMSpec.param_shapes()``, as a test checks."""
-        return {name: tuple(p.shape) for name, p in self.named_parameters()}
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """Every parameter as a float32 NumPy array on the CPU (a copy), under its shared name."""
-        return {
-            # order="C" copies, also the weights stored transposed for the fused kernels (row-major out)
-            name: np.array(p.detach().to(device="cpu", dtype=torch.float32).numpy(), order="C")
-            for name, p in self.named_parameters()
-        }
-
-    @classmethod
-    def from_arrays(
-        cls,
-        config: CharLMSpec,
-        params: Mapping[str, np.ndarray],
-        options: TorchOptions | None = None,
-        *,
-        dtype: torch.dtype = torch.float32,
-        device: torch.device | str | None = None,
-    ) -> "TorchCharLM":
-        """Build a model whose parameters are ``params`` (float32 or float64 arrays, shared names).
-
-        The model's own ``dtype`` (float64 for gradient checks and parity tests) and ``device`` are
-        chosen here; arrays are converted to them. Missing, extra or misshapen arrays are a
-        :class:`UsageError`: they mean the arrays belong to another model.
-        """
-        model = cls(config, options).to(dtype=dtype, device=device)
-        expected = model.param_shapes()
-        missing = sorted(set(expected) - set(params))
-        extra = sorted(set(params) - set(expected))
-        if missing or extra:
-            raise UsageError(f"parameters do not fit the model: missing {missing}, unexpected {extra}")
-        with torch.no_grad():
-            for name, p in model.named_parameters():
-                array = np.asarray(params[name])
-                if array.shape != expected[name] or array.dtype.kind != "f":
-                    raise UsageError(
-                        f"parameter {name} is {array.dtype} {array.shape}, expected floats {expected[name]}"
-                    )
-                p.copy_(torch.tensor(array))
-        return model

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnkit.models.classifier.spec import ClassifierSpec
+from rnnkit.models.numpy_base import NumpyModel
 from rnnkit.numpy_engine import pooling
 from rnnkit.numpy_engine.layers import dropout_backward, dropout_forward, scatter_add_rows
 from rnnkit.numpy_engine.losses import cross_entropy_sum, log_softmax, softmax_loss
@@ -53,28 +53,8 @@ class _ForwardCache:
     top: np.ndarray       # (N, K*H) what the head read
 
 
-class Classifier:
+class Classifier(NumpyModel):
     """A sequence classifier: its spec and a flat dict of named parameter arrays."""
-
-    def __init__(self, spec: ClassifierSpec, params: dict):
-        missing = set(spec.param_shapes()) - set(params)
-        if missing:
-            raise ValueError(f"parameters missing: {', '.join(sorted(missing))}")
-        self.spec = spec
-        self.params = params
-
-    @property
-    def config(self) -> ClassifierSpec:
-        return self.spec
-
-    @classmethod
-    def create(cls, spec: ClassifierSpec, seed: int = 0, dtype=np.float32) -> "Classifier":
-        params = spec.init_params(np.random.default_rng(seed))
-        return cls(spec, {k: np.ascontiguousarray(v, dtype=dtype) for k, v in params.items()})
-
-    @property
-    def dtype(self):
-        return self.params["head.W"].dtype
 
     def init_state(self, n: int) -> None:
         """Nothing: each batch is classified on its own."""

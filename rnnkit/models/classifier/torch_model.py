@@ -17,7 +17,7 @@ and out as NumPy arrays under the shared names, so either engine loads what the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -29,6 +29,7 @@ from rnnkit.models.classifier.spec import ClassifierSpec
 from rnnkit.torch_engine import pooling
 from rnnkit.torch_engine.bidirectional import ragged_forward
 from rnnkit.torch_engine.fused import fusable
+from rnnkit.torch_engine.arrays import SharedArrays
 from rnnkit.torch_engine.layers import Affine, Embedding
 from rnnkit.torch_engine.losses import cross_entropy_sum, softmax_loss
 from rnnkit.torch_engine.minrnn import MinCell
@@ -36,7 +37,7 @@ from rnnkit.torch_engine.options import TorchOptions
 from rnnkit.torch_engine.recurrent import CELL_TYPES
 
 
-class TorchClassifier(nn.Module):
+class TorchClassifier(SharedArrays, nn.Module):
     """A sequence classifier built from a :class:`ClassifierSpec` (run as :class:`TorchOptions` say).
 
     Its ``named_parameters()`` are exactly ``spec.param_shapes()``, names, shapes and order:
@@ -137,40 +138,9 @@ class TorchClassifier(nn.Module):
         """Class probabilities (N, C) in the model's dtype, without dropout."""
         return F.softmax(self.scores(ids, mask, training=False), dim=-1)
 
-    def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Name and shape of every parameter: ``spec.param_shapes()``, as a test checks."""
-        return {name: tuple(p.shape) for name, p in self.named_parameters()}
-
-    def to_arrays(self, dtype=np.float32) -> dict[str, np.ndarray]:
-        """Every parameter as a NumPy array of ``dtype`` on the CPU (a C-ordered copy), by shared name."""
-        return {name: np.array(p.detach().cpu().numpy(), dtype=dtype, order="C")
-                for name, p in self.named_parameters()}
-
     @classmethod
     def create(cls, spec: ClassifierSpec, seed: int = 0, options: TorchOptions | None = None, *,
                dtype: torch.dtype = torch.float32, device=None) -> "TorchClassifier":
         """A new model initialised like the NumPy engine's (``spec.init_params``, the same seed)."""
         return cls.from_arrays(spec, spec.init_params(np.random.default_rng(seed)), options,
                                dtype=dtype, device=device)
-
-    @classmethod
-    def from_arrays(cls, spec: ClassifierSpec, arrays: Mapping[str, np.ndarray],
-                    options: TorchOptions | None = None, *, dtype: torch.dtype = torch.float32,
-                    device: torch.device | str | None = None) -> "TorchClassifier":
-        """A model whose parameters are ``arrays`` (floats, shared names), in ``dtype`` on ``device``.
-
-        Missing, extra or misshapen arrays are a :class:`UsageError`: they belong to another model.
-        """
-        model = cls(spec, options).to(dtype=dtype, device=device)
-        expected = model.param_shapes()
-        missing, extra = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
-        if missing or extra:
-            raise UsageError(f"parameters do not fit the model: missing {missing}, unexpected {extra}")
-        with torch.no_grad():
-            for name, p in model.named_parameters():
-                array = np.asarray(arrays[name])
-                if array.shape != expected[name] or array.dtype.kind != "f":
-                    raise UsageError(f"parameter {name} is {array.dtype} {array.shape}, "
-                                     f"expected floats {expected[name]}")
-                p.copy_(torch.as_tensor(array))
-        return model
