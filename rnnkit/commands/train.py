@@ -291,8 +291,9 @@ def _run_trainer(args, trainer, task, spec, cfg, checkpoint, run_dir: Path) -> i
     metric = task.metric
     best = f", best {metric} {p.best:.4f}" if p.best is not None else ""
     val = "  ".join(f"{k} {v:.4f}" for k, v in (p.val or {}).items() if isinstance(v, (int, float))) or "n/a"
-    print(f"done: step {p.step}, {p.tokens:,} tokens in {p.elapsed:.0f} s "
-          f"({p.tokens / max(p.elapsed, 1e-9):,.0f} tokens/s); validation {val}{best}", file=out)
+    unit = task.rate_unit.split("/")[0]  # chars, tokens
+    print(f"done: step {p.step}, {p.tokens:,} {unit} in {p.elapsed:.0f} s "
+          f"({p.tokens / max(p.elapsed, 1e-9):,.0f} {task.rate_unit}); validation {val}{best}", file=out)
     if result.interrupted:
         print(f"resume with: rnnkit train --resume {run_dir}", file=out)
         return 130
