@@ -215,6 +215,8 @@ def _read_header(reader: NpzReader) -> dict:
         raise UsageError(f"{path} is incomplete: its header has no model kind and spec")
     if not isinstance(meta.get("tokenizers", {}), dict) or not isinstance(meta.get("task", {}), dict):
         raise UsageError(f"{path} has a damaged header: 'tokenizers' and 'task' must be JSON objects")
+    if not isinstance(meta.get("task", {}).get("name", ""), str):
+        raise UsageError(f"{path} has a damaged header: the task's name must be a string")
     return meta
 
 

@@ -332,3 +332,9 @@ def test_resolve_refuses_an_empty_folder_and_a_missing_path(tmp_path):
     with pytest.raises(UsageError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "nowhere")
 
+
+
+@pytest.mark.parametrize("name", [["charlm"], {"a": 1}, 7, None])
+def test_refuses_a_task_name_that_is_not_a_string(tmp_path, name):
+    meta = {"format": FORMAT, "version": VERSION, **make_contents()[0]}
+    refuses(_with_meta(tmp_path, {**meta, "task": {**meta["task"], "name": name}}), "task's name")
