@@ -134,6 +134,57 @@ def torch_blas(torch) -> str:
     return found.group(1) if found else "unknown"
 
 
+#: The vector extensions that decide which kernels the libraries pick (a flag of /proc/cpuinfo).
+VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16",
+                "amx_tile", "amx_bf16")
+
+
+def cpu_vector_extensions() -> str:
+    """The CPU's vector extensions among :data:`VECTOR_FLAGS`, e.g. 'sse4_2 avx avx2 fma'.
+
+    An AVX-512 CPU runs PyTorch's oneDNN and MKL kernels at twice the vector width of an AVX2 one,
+    while NumPy's OpenBLAS may not use it; the ratio of the two engines depends on this line."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.lower().startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return " ".join(flag for flag in VECTOR_FLAGS if flag in flags) or "none of " + " ".join(VECTOR_FLAGS)
+    except OSError:
+        pass
+    return "unknown"
+
+
+def numpy_simd() -> str:
+    """The SIMD levels NumPy dispatches to on this CPU, e.g. 'X86_V3' (AVX2) or 'X86_V4' (AVX-512)."""
+    import numpy as np
+
+    try:
+        return " ".join(np.show_config(mode="dicts")["SIMD Extensions"]["found"]) or "baseline only"
+    except Exception:  # show_config's layout is not a stable API
+        return "unknown"
+
+
+def blas_kernels() -> str:
+    """The kernel family OpenBLAS chose for this CPU (threadpoolctl's 'architecture', e.g.
+    'Haswell', 'SkylakeX', 'Zen'), or '' when threadpoolctl is not installed."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return ""
+    kernels = {info.get("architecture") for info in threadpoolctl.threadpool_info()
+               if info.get("internal_api") == "openblas" and info.get("architecture")}
+    return ", ".join(sorted(kernels))
+
+
+def torch_cpu_capability(torch) -> str:
+    """The vector level PyTorch's CPU kernels run at here ('AVX2', 'AVX512', ...)."""
+    try:
+        return torch.backends.cpu.get_cpu_capability()
+    except Exception:  # older PyTorch
+        return "unknown"
+
+
 def describe_machine(threads: int, torch=None) -> list[str]:
     """Lines that say where a measurement was taken: CPU, cores, threads, library versions."""
     import numpy as np
@@ -143,10 +194,12 @@ def describe_machine(threads: int, torch=None) -> list[str]:
         f"threads: {threads} ({', '.join(f'{v}={os.environ.get(v)}' for v in THREAD_ENV_VARS)}"
         + (f", torch.get_num_threads()={torch.get_num_threads()}" if torch is not None else "") + ")",
         f"python:  {platform.python_version()} on {platform.system()} {platform.machine()}",
-        f"numpy:   {np.__version__} (BLAS: {numpy_blas()})",
+        f"vectors: {cpu_vector_extensions()}",
+        f"numpy:   {np.__version__} (BLAS: {numpy_blas()}"
+        + (f", {kernels} kernels" if (kernels := blas_kernels()) else "") + f"; SIMD: {numpy_simd()})",
     ]
     if torch is not None:
-        lines.append(f"torch:   {torch.__version__} (BLAS: {torch_blas(torch)})")
+        lines.append(f"torch:   {torch.__version__} (BLAS: {torch_blas(torch)}; CPU kernels: {torch_cpu_capability(torch)})")
     try:
         load = os.getloadavg()
         lines.append(f"load:    {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1, 5, 15 min; "
