@@ -13,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,viz,test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,viz,test,translate]'
 	touch $(STAMP)
 
 # Real corpora from Debian's packages (King James Bible, Reina-Valera 1909), and the vaderSentiment
@@ -61,7 +61,7 @@ test: $(STAMP) data browser
 
 # What the benchmarks need beyond the test set-up (scikit-learn for the sentiment baseline).
 bench: $(STAMP) data
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,viz,test,bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[torch,viz,test,bench,translate]'
 
 gradcheck: $(STAMP)
 	$(BIN)/rnnkit gradcheck
