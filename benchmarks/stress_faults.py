@@ -6,6 +6,8 @@
     python benchmarks/stress_faults.py --part mutants --mutants 1000
     python benchmarks/stress_faults.py --part sentiment      # the same checks on --task sentiment
     python benchmarks/stress_faults.py --quick               # a few of each, to see that it works
+    python benchmarks/stress_faults.py --part ctrlc-numpy,ctrlc-torch --workdir /tmp/a &
+    python benchmarks/stress_faults.py --part mutants --workdir /tmp/b      # two at once, own folders
 
 Ctrl-C (``ctrlc-numpy``: the NumPy engine with two worker processes, ``--threads 2``;
 ``ctrlc-torch``: the torch engine on the CPU): each trial starts ``rnnkit train`` in a process
@@ -202,9 +204,25 @@ def mutant_runs(work: Path, name: str, base: Path, count: int, env, seed: int, c
             "worst_seconds": round(worst["seconds"], 2), "worst_peak_mb": round(worst["peak_mb"], 1)}
 
 
+PARTS = ("ctrlc-numpy", "ctrlc-torch", "mutants", "sentiment")
+
+
+def _parts(text: str) -> list[str]:
+    """``--part``: 'all' or a comma-separated list of :data:`PARTS`, in the order given."""
+    if text == "all":
+        return list(PARTS)
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [part for part in parts if part not in PARTS]
+    if unknown or not parts:
+        raise argparse.ArgumentTypeError(f"unknown part {', '.join(unknown) or repr(text)}: choose all or "
+                                         f"from {', '.join(PARTS)}")
+    return parts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=("all", "ctrlc-numpy", "ctrlc-torch", "mutants", "sentiment"), default="all")
+    parser.add_argument("--part", type=_parts, default=list(PARTS),
+                        help=f"all, or a comma-separated list of {', '.join(PARTS)} (default: all)")
     parser.add_argument("--trials", type=int, default=100, help="Ctrl-C trials per engine (default: 100)")
     parser.add_argument("--mutants", type=int, default=1000, help="checkpoint mutants (default: 1000)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/rnnkit-stress"))
@@ -225,7 +243,7 @@ def main() -> None:
     print(f"stress_faults: {time.strftime('%Y-%m-%d %H:%M')}, {cpu_model()}, Python {platform.python_version()}, "
           f"command: {' '.join(sys.argv)}", flush=True)
     results = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_model(), "command": " ".join(sys.argv)}
-    parts = ["ctrlc-numpy", "ctrlc-torch", "mutants", "sentiment"] if args.part == "all" else [args.part]
+    parts = args.part
     for part in parts:
         t0 = time.monotonic()
         if part in ENGINES:
@@ -245,6 +263,8 @@ def main() -> None:
             results["sentiment-mutants"] = mutant_runs(work, "sentiment", base, max(30, args.mutants // 5), env, args.seed + 1,
                                                        ("eval", "resume"), bomb_mib=64 if args.quick else 2048)
         print(f"{part}: {time.monotonic() - t0:.0f} s", flush=True)
+        # After every part, so that a run stopped later keeps what it measured.
+        (work / "results.json").write_text(json.dumps({**results, "parts_done": parts[:parts.index(part) + 1]}, indent=2))
     results["seconds"] = round(time.time() - started)
     (work / "results.json").write_text(json.dumps(results, indent=2))
     print()
