@@ -12,7 +12,9 @@ A stack drives every cell the same way:
 gradients of every suffix in ``p`` except the input bias, whose gradient is ``dproj`` summed (the
 stack computes it with ``dWx``). ``forward`` may overwrite ``proj`` and ``backward`` ``dhs``.
 ``dfinal`` is the gradient flowing into the final state (a later chunk, a decoder, one step of a
-closed loop), or None. A single step is the same call with T = 1.
+closed loop), or None. (h, c) cells also take ``dcs`` (T, N, H), a gradient on every c_t: the stack
+uses it for a ragged batch, whose rows' final c is read before step T - 1. A single step is the
+same call with T = 1.
 
 Adding a cell: its spec in rnnkit/cells.py, its functions in a module of this package, and an
 adapter registered in :data:`NUMPY_CELLS`.
@@ -79,8 +81,8 @@ class LSTMAdapter:
         return hs, (hs[-1], cs[-1]), CellCache(inner, h0, p)
 
     @staticmethod
-    def backward(dhs, cache, dfinal=None):
-        dproj, dh0, dc0 = lstm_recurrence_backward(dhs, cache.inner, _dfinal(dfinal, 0), _dfinal(dfinal, 1))
+    def backward(dhs, cache, dfinal=None, dcs=None):
+        dproj, dh0, dc0 = lstm_recurrence_backward(dhs, cache.inner, _dfinal(dfinal, 0), _dfinal(dfinal, 1), dcs)
         return dproj, (dh0, dc0), {"Wh": _dWh(cache.h0, cache.inner.hs, dproj)}
 
 
@@ -111,8 +113,9 @@ class LNLSTMAdapter:
         return hs, (hs[-1], inner.cs[-1]), CellCache(inner, h0, p)
 
     @staticmethod
-    def backward(dhs, cache, dfinal=None):
-        dproj, dh0, dc0, grads = lnlstm_recurrence_backward(dhs, cache.inner, _dfinal(dfinal, 0), _dfinal(dfinal, 1))
+    def backward(dhs, cache, dfinal=None, dcs=None):
+        dproj, dh0, dc0, grads = lnlstm_recurrence_backward(dhs, cache.inner, _dfinal(dfinal, 0), _dfinal(dfinal, 1),
+                                                            dcs)
         return dproj, (dh0, dc0), grads
 
 

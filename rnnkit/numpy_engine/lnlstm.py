@@ -185,11 +185,12 @@ def lnlstm_recurrence_forward(xproj, h0, c0, Wh, b, gx, gh, gc, bc):
     return hs, cache
 
 
-def lnlstm_recurrence_backward(dhs, cache: LNLSTMCache, dhT=None, dcT=None):
+def lnlstm_recurrence_backward(dhs, cache: LNLSTMCache, dhT=None, dcT=None, dcs=None):
     """Backward through the recurrence, time-major.
 
     Inputs: dhs (T, N, H) upstream gradient on every h_t (overwritten), the forward cache,
-    dhT / dcT (N, H) optional gradients on the final states (from a later chunk).
+    dhT / dcT (N, H) optional gradients on the final states (from a later chunk), dcs (T, N, H)
+    optional gradients on every c_t (a ragged batch's final c, read at each row's last real step).
     Returns: dxproj (T, N, 4H) gradient on x_t Wx, dh0 (N, H), dc0 (N, H), and a dict of the
     gradients on Wh (H, 4H), b (4H,), gx (4H,), gh (4H,), gc (H,), bc (H,).
     """
@@ -220,6 +221,8 @@ def lnlstm_recurrence_backward(dhs, cache: LNLSTMCache, dhT=None, dcT=None):
         np.multiply(dh, y_factor[t], out=dys[t])
         dc = layer_norm_backward(dys[t] * k.gc, k.nc[t], k.rstd_c[t])
         dc += dc_next
+        if dcs is not None:
+            dc += dcs[t]
         da_t = da[t]
         da_t *= dc[:, None, :]
         np.multiply(dh, o_factor[t], out=da_t[:, 2])

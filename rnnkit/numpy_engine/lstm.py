@@ -142,11 +142,12 @@ def lstm_recurrence_forward(xproj, h0, c0, Wh):
     return gates, cs, tanh_cs, hs
 
 
-def lstm_recurrence_backward(dhs, cache: LSTMCache, dhT=None, dcT=None):
+def lstm_recurrence_backward(dhs, cache: LSTMCache, dhT=None, dcT=None, dcs=None):
     """Backward through the recurrence, time-major.
 
     Inputs: dhs (T, N, H) upstream gradient on every h_t (overwritten), the forward cache,
-    dhT / dcT (N, H) optional gradients on the final states (from a later chunk).
+    dhT / dcT (N, H) optional gradients on the final states (from a later chunk), dcs (T, N, H)
+    optional gradients on every c_t (a row's final c read at its last real step: a ragged batch).
     Returns: da (T, N, 4H) gradient on the gate pre-activations, dh0 (N, H), dc0 (N, H).
     """
     gates, cs, tanh_cs = cache.gates, cache.cs, cache.tanh_cs
@@ -176,6 +177,8 @@ def lstm_recurrence_backward(dhs, cache: LSTMCache, dhT=None, dcT=None):
         dh += dh_next
         np.multiply(dh, c_factor[t], out=dc)
         dc += dc_next
+        if dcs is not None:
+            dc += dcs[t]
         da_t = da[t]
         da_t *= dc[:, None, :]
         np.multiply(dh, o_factor[t], out=da_t[:, 2])

@@ -157,13 +157,17 @@ def stack_backward(dy, cache: StackCache, params, grads: dict, dfinal=None):
 
     Inputs: dy (T, N, K*H) gradient on the top layer's output (overwritten); grads receives the
     gradient of every parameter the stack owns; dfinal the gradient on the final state (same layout
-    as the state; only without ``lengths``), or None.
+    as the state; an entry may be None for zero), or None.
+
+    With ``lengths`` a row's final state is its state after its last real step t_n = len_n - 1
+    (each direction in its own reading order), not after step T - 1, so dfinal enters there: the
+    final h is the output h_{t_n}, whose gradient gains dfinal's h; the final c of an (h, c) cell
+    gains dfinal's c at step t_n inside the cell's loop (the cells' ``dcs``). Nothing flows through
+    a row's padded steps into its final state, since that state does not depend on them.
     Returns: dx (T, N, D) on the input, or dproj0 (T, N, G*H) when the caller gave ``proj0``; and
     the gradient on the initial state (a list like the state).
     """
     spec, prefix, index = cache.spec, cache.prefix, cache.index
-    if dfinal is not None and cache.lengths is not None:
-        raise ValueError("a gradient on the final state needs full-length rows (lengths=None)")
     cell = numpy_cell(spec.cell)
     width, H = spec.state_width, spec.hidden
     T, N = dy.shape[:2]
@@ -180,7 +184,10 @@ def stack_backward(dy, cache: StackCache, params, grads: dict, dfinal=None):
             dhs = dh[..., k * H:(k + 1) * H]
             dhs = np.array(dhs if k == 0 else _reverse(dhs, index))  # a fresh array: cells overwrite it
             dfin = None if dfinal is None else dfinal[layer][k * width:(k + 1) * width]
-            dproj, ds0, cell_grads = cell.backward(dhs, d.cell_cache, dfin)
+            extra = {}
+            if dfin is not None and cache.lengths is not None:
+                dfin, extra = None, _final_at_lengths(dhs, dfin, cache.lengths)
+            dproj, ds0, cell_grads = cell.backward(dhs, d.cell_cache, dfin, **extra)
             dstates.extend(ds0)
             for s, g in cell_grads.items():
                 grads[d.prefix + s] = g
@@ -199,3 +206,21 @@ def stack_backward(dy, cache: StackCache, params, grads: dict, dfinal=None):
         dstate0[layer] = tuple(dstates)
         dout = dx
     return dout, dstate0
+
+
+def _final_at_lengths(dhs, dfin, lengths):
+    """Put the gradient on a direction's final state at each row's last real step.
+
+    Inputs: dhs (T, N, H) the gradient on every h_t (updated in place), dfin the direction's
+    tuple ``(dh,)`` or ``(dh, dc)`` of (N, H) arrays or None, lengths (N,).
+    Returns: the keywords for the cell's backward: ``{"dcs": (T, N, H)}`` (the gradient on every
+    c_t, nonzero at t_n only) for an (h, c) cell given a dc, else nothing.
+    """
+    last, rows = np.asarray(lengths) - 1, np.arange(dhs.shape[1])
+    if dfin[0] is not None:
+        dhs[last, rows] += dfin[0]
+    if len(dfin) < 2 or dfin[1] is None:
+        return {}
+    dcs = np.zeros_like(dhs)
+    dcs[last, rows] = dfin[1]
+    return {"dcs": dcs}

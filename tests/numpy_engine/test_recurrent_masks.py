@@ -79,15 +79,6 @@ def test_reverse_index_reverses_each_row_within_its_length():
     np.testing.assert_array_equal(final_rows(a, [3, 1, 4]), a[[2, 0, 3], np.arange(3)])
 
 
-def test_a_final_state_gradient_with_lengths_is_refused():
-    spec = RecurrentSpec("gru", D, H)
-    params = spec.init_params(np.random.default_rng(2))
-    x = np.random.default_rng(3).standard_normal((T, N, D))
-    y, final, cache = stack_forward(x, None, params, spec, lengths=LENGTHS)
-    with pytest.raises(ValueError, match="lengths"):
-        stack_backward(np.ones_like(y), cache, params, {}, dfinal=final)
-
-
 @pytest.mark.parametrize("lengths", [[5, 0, 1, 3], [5, 6, 1, 3], [5, 2, 1]],
                          ids=["empty row", "too long", "not N"])
 def test_lengths_outside_one_to_T_are_refused(lengths):
