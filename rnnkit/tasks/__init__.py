@@ -2,6 +2,7 @@
 
     charlm      many-to-many: next character over a text (bits per character)
     sentiment   many-to-one: the polarity of a sentence (accuracy)
+    translate   sequence to sequence: a sentence in another language (BLEU)
 
 A task turns its data into batches (tuples of batch-first arrays the model's ``loss`` takes),
 builds the model spec that fits the data (vocabulary sizes, classes), evaluates a runtime on a
@@ -21,6 +22,7 @@ from rnnkit.errors import UsageError
 TASKS = {
     "charlm": "rnnkit.tasks.charlm:CharLMTask",
     "sentiment": "rnnkit.tasks.sentiment:SentimentTask",
+    "translate": "rnnkit.tasks.translate:TranslateTask",
 }
 
 
