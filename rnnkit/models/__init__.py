@@ -3,6 +3,8 @@ and its implementation in each engine.
 
     charlm/       many-to-many: a character-level language model (truncated BPTT)
     classifier/   many-to-one: a sequence classifier (sentiment)
+    draw/         images drawn one piece at a time (a recurrent VAE with attention)
+    tagger/       many-to-many: a label at every frame of a clip or sensor stream
 
 A model kind is registered in :data:`MODEL_KINDS` with where its three parts live; the runtimes,
 checkpoints and commands find them here, so they never name a model. Each engine's model offers:
@@ -27,8 +29,8 @@ class ModelKind:
     spec: str
     numpy: str
     torch: str
-    tokenizer: str        # the checkpoint's tokenizer that gives the model's ids
-    tokenizer_class: str  # its class (from_json, len)
+    tokenizer: str | None        # the checkpoint's tokenizer that gives the model's ids (None: reads no ids)
+    tokenizer_class: str | None  # its class (from_json, len)
     summary: str
 
 
@@ -40,6 +42,12 @@ MODEL_KINDS = {kind.name: kind for kind in (
               "rnnkit.models.classifier.numpy_model:Classifier",
               "rnnkit.models.classifier.torch_model:TorchClassifier", "tokens", "rnnkit.data.words:TokenVocab",
               "sequence classifier (many-to-one)"),
+    ModelKind("draw", "rnnkit.models.draw.spec:DrawSpec", "rnnkit.models.draw.numpy_model:DrawModel",
+              "rnnkit.models.draw.torch_model:TorchDraw", None, None,
+              "DRAW: images drawn over T steps by an LSTM VAE, with optional attention"),
+    ModelKind("tagger", "rnnkit.models.tagger.spec:TaggerSpec", "rnnkit.models.tagger.numpy_model:Tagger",
+              "rnnkit.models.tagger.torch_model:TorchTagger", "labels", "rnnkit.data.frame_labels:LabelSet",
+              "frame tagger (many-to-many: a conv or affine encoder per frame, then a recurrence)"),
 )}
 
 

@@ -122,7 +122,8 @@ class NumpyRuntime(RuntimeCheckpointing):
         rows = batch[0].shape[0]
         if self.state is None or self.state[0][0].shape[0] != rows:
             self.reset_state(rows)
-        rngs = self.rngs if self.spec.dropout else None
+        # Dropout, and models whose loss draws noise (DRAW's latents), take the generators.
+        rngs = self.rngs if self.spec.dropout or getattr(self.spec, "stochastic", False) else None
         loss, grads, self.state = self.sharded.loss(batch, self.state, rngs)
         if cfg.clip and cfg.clip_mode == "norm":
             norm = clip_grad_norm(grads, cfg.clip)  # the norm before clipping

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.errors import UsageError
-from rnnkit.models import model_tokenizer, spec_from_json
+from rnnkit.models import model_kind, model_tokenizer, spec_from_json
 from rnnkit.training.checkpoint_v1 import upgrade_v1
 from rnnkit.training.npz_reader import NpzReader
 from rnnkit.training.runfiles import temporary_beside
@@ -232,6 +232,8 @@ def _model_spec(reader: NpzReader, meta: dict):
     except DAMAGE as exc:
         raise UsageError(f"{path}: the model spec is damaged ({type(exc).__name__}: {exc})") from None
     _check_param_headers(reader, spec)
+    if model_kind(kind).tokenizer is None:  # a model that reads no ids (DRAW reads images)
+        return spec
     try:
         tokenizer = model_tokenizer(kind, meta.get("tokenizers", {}))
         size = len(tokenizer)
