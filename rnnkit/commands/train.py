@@ -14,6 +14,7 @@ examples:
   rnnkit train --data my.txt --byte-mode --dropout 0.2
   rnnkit train --task sentiment --data mr --minutes 5 --out runs/mr
   rnnkit train --task sentiment --data reviews.tsv --no-bidirectional --pool mean --out runs/reviews
+  rnnkit train --task translate --data bible-en-es --attention additive --minutes 30 --out runs/en-es
 """
 
 from __future__ import annotations
@@ -51,15 +52,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", choices=tuple(TASKS), help="what to learn (default: charlm)")
     data = p.add_argument_group("data")
     data.add_argument("--data", help="charlm: a corpus name (stdlib, kjv, sparv, linux) or a text file "
-                                     "(default: stdlib); sentiment: mr or a TSV file of label TAB text (default: mr)")
+                                     "(default: stdlib); sentiment: mr or a TSV file of label TAB text (default: mr); "
+                                     "translate: bible-en-es or a TSV file of source TAB target (default: bible-en-es)")
     data.add_argument("--byte-mode", action="store_const", const="byte", dest="mode",
                       help="charlm: read the text as bytes (any file, any encoding) instead of Unicode characters")
     data.add_argument("--val-fraction", type=fraction,
                       help=f"charlm: share of the text held out for validation (default: {d.val_fraction})")
     data.add_argument("--tokens", choices=("word", "char"), help="sentiment: word or character tokens (default: word)")
-    data.add_argument("--max-len", type=positive_int, help="sentiment: tokens read of each text (default: 100)")
+    data.add_argument("--max-len", type=positive_int, help="sentiment: tokens read of each text; translate: the most "
+                                                           "subword pieces of a sentence (default: 100)")
     data.add_argument("--min-count", type=positive_int,
                       help="sentiment: rarer training words become <unk> (default: 1)")
+    data.add_argument("--reverse", action="store_true", default=None,
+                      help="translate: from the data's second column to its first (Spanish to English)")
+    data.add_argument("--src-vocab", type=positive_int, dest="src_pieces",
+                      help="translate: subword pieces of the source tokenizer, > 264 (default: 4000)")
+    data.add_argument("--tgt-vocab", type=positive_int, dest="tgt_pieces",
+                      help="translate: subword pieces of the target tokenizer, > 264 (default: 4000)")
+    data.add_argument("--subword", choices=("unigram", "bpe"), help="translate: SentencePiece model type (default: unigram)")
+    data.add_argument("--val-beam", type=positive_int,
+                      help="translate: beam size of the validation BLEU while training, 1 = greedy (default: 1)")
     model = p.add_argument_group("model")
     model.add_argument("--cell", choices=CELL_NAMES, help="recurrent cell (default: lstm)")
     model.add_argument("--hidden", type=positive_int, help="hidden size H (default: charlm 128, sentiment 128)")
@@ -72,6 +84,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None,
                        help="sentiment: read each text both ways, or one way with --no-bidirectional "
                             "(default: both)")
+    model.add_argument("--attention", choices=("none", "additive", "dot"),
+                       help="translate: the decoder's attention over the source (default: additive)")
+    model.add_argument("--input-feeding", action=argparse.BooleanOptionalAction, default=None,
+                       help="translate: feed the previous attentional state to the decoder (default: on)")
+    model.add_argument("--tie-embeddings", action="store_true", default=None,
+                       help="translate: the output layer's weight is the target embedding")
     model.add_argument("--embed-dropout", type=probability,
                        help="sentiment: dropout of the embedded words before the first layer (default: 0.3)")
     model.add_argument("--pool", choices=("last", "mean", "max"),
@@ -120,9 +138,14 @@ def _check_flags_fit(args, task) -> None:
     for flag, owner in (("mode", "charlm"), ("val_fraction", "charlm"), ("seq_len", "charlm"), ("highway", "charlm"),
                         ("eval_chars", "charlm"), ("tokens", "sentiment"), ("max_len", "sentiment"),
                         ("min_count", "sentiment"), ("bidirectional", "sentiment"), ("pool", "sentiment"),
-                        ("embed_dropout", "sentiment")):
-        if getattr(args, flag, None) is not None and owner != task.name:
-            name = "--byte-mode" if flag == "mode" else "--" + flag.replace("_", "-")
+                        ("embed_dropout", "sentiment"), ("reverse", "translate"), ("src_pieces", "translate"),
+                        ("tgt_pieces", "translate"), ("subword", "translate"), ("val_beam", "translate"),
+                        ("attention", "translate"), ("input_feeding", "translate"), ("tie_embeddings", "translate")):
+        if flag in ("max_len", "bidirectional"):
+            owner = "sentiment or translate"
+        if getattr(args, flag, None) is not None and task.name not in owner.split(" or "):
+            name = {"mode": "--byte-mode", "src_pieces": "--src-vocab", "tgt_pieces": "--tgt-vocab"}.get(
+                flag, "--" + flag.replace("_", "-"))
             raise UsageError(f"{name} is a flag of --task {owner}, not of --task {task.name}")
 
 
@@ -148,6 +171,8 @@ def _fresh(args):
     task = task_type.from_flags(cfg, args)
     spec_type = spec_class(task.model_kind)
     model_given = _given(args, [f.name for f in fields(spec_type)])
+    if "embed" in {f.name for f in fields(spec_type)} and getattr(args, "embed_dim", None) is not None:
+        model_given["embed"] = args.embed_dim  # --embed's dest is the character model's field name
     spec = spec_type(**{**task_type.MODEL_DEFAULTS, **model_given, **task.spec_fields()})
     return task, spec, cfg
 
