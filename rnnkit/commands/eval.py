@@ -2,12 +2,15 @@
 
 charlm: bits per character. The text is read as --batch contiguous streams with the hidden state
 carried along, so every character is predicted from all the text before it in its stream.
-sentiment: accuracy and mean cross-entropy. The JSON keys (--json) are the metric names.
+sentiment: accuracy and mean cross-entropy. translate: sacrebleu's BLEU and chrF of the
+detokenised translations (--beam K, 1 = greedy) against the raw references, with the token loss
+and perplexity. The JSON keys (--json) are the metric names.
 
 examples:
   rnnkit eval runs/charlm                           # the run's own held-out text
   rnnkit eval runs/charlm --data notes.txt --json   # all of another text
   rnnkit eval runs/mr --split test --json           # sentiment: the test split
+  rnnkit eval runs/en-es --split test --beam 5 --json   # translate: BLEU and chrF
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ def add_arguments(p) -> None:
                         "(default: val; all with charlm --data)")
     p.add_argument("--batch", type=positive_int, default=64, help="charlm: parallel streams (default: 64)")
     p.add_argument("--seq-len", type=positive_int, default=128, help="charlm: steps per chunk (default: 128)")
+    p.add_argument("--beam", type=positive_int, default=5, help="translate: beam size, 1 = greedy (default: 5)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a sentence")
 
 
@@ -62,7 +66,19 @@ def _sentiment(args, checkpoint, runtime) -> dict:
     return {**metrics, "count": len(task.data.splits()[split]), "data": args.data or cfg.data, "split": split}
 
 
-EVALUATORS = {"charlm": _charlm, "sentiment": _sentiment}
+def _translate(args, checkpoint, runtime) -> dict:
+    from rnnkit.tasks.translate import TranslateTask
+
+    split = args.split or "val"
+    if split == "all":
+        raise UsageError("a translation data set has the splits train, val and test")
+    cfg = checkpoint.train_config(batch=1)
+    task = TranslateTask.from_checkpoint(cfg, checkpoint, data=args.data)
+    metrics = task.evaluate(runtime, split, beam=args.beam)
+    return {**metrics, "count": len(task.data.splits()[split]), "data": args.data or cfg.data, "split": split}
+
+
+EVALUATORS = {"charlm": _charlm, "sentiment": _sentiment, "translate": _translate}
 
 
 def run(args) -> int:
@@ -79,6 +95,10 @@ def run(args) -> int:
     if task == "charlm":
         print(f"{result['bpc']:.4f} bits per character over {result['chars']:,} characters of {result['data']} "
               f"({result['split']}); checkpoint {checkpoint.path}")
+    elif task == "translate":
+        print(f"BLEU {result['bleu']:.2f}, chrF {result['chrf']:.2f} (beam {result['beam']}), loss "
+              f"{result['loss']:.4f} nats per piece (perplexity {result['perplexity']:.2f}) over {result['count']:,} "
+              f"pairs of {result['data']} ({result['split']}); checkpoint {checkpoint.path}")
     else:
         print(f"accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} nats over {result['count']:,} texts "
               f"of {result['data']} ({result['split']}); checkpoint {checkpoint.path}")

@@ -1,13 +1,17 @@
 """Run a trained model on inputs given on the command line or in a file (one input per line).
 
 sentiment: the label of each text and its probability. charlm: the most likely next characters
-after each text. With --json, one JSON object per input line (for sentiment at least "label" and
-"probability").
+after each text. translate: the translation of each sentence (--beam K, 1 = greedy), and with
+--attention-png FILE a heat map of where the decoder looked (one file per input: FILE, FILE-2, ...).
+With --json, one JSON object per input line (for sentiment at least "label" and "probability",
+for translate "translation").
 
 examples:
   rnnkit predict runs/mr "an engrossing, beautifully acted film"
   rnnkit predict runs/mr --file reviews.txt --json
   rnnkit predict runs/charlm "def " --top-k 3
+  rnnkit predict runs/en-es "And God said, Let there be light: and there was light." --beam 5
+  rnnkit predict runs/en-es --file verses.txt --json --attention-png attention.png
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ def add_arguments(p) -> None:
     p.add_argument("--file", help="read the inputs from this UTF-8 file, one per line ('-': standard input)")
     p.add_argument("--json", action="store_true", help="one JSON object per input line")
     p.add_argument("--top-k", type=positive_int, default=5, help="charlm: next characters to show (default: 5)")
+    p.add_argument("--beam", type=positive_int, default=5, help="translate: beam size, 1 = greedy (default: 5)")
+    p.add_argument("--attention-png", metavar="FILE",
+                   help="translate: draw the attention matrix of each input (source against output pieces)")
 
 
 def read_inputs(args) -> list[str]:
@@ -76,7 +83,28 @@ def _charlm(checkpoint, runtime, inputs, args) -> list[dict]:
     return results
 
 
-PREDICTORS = {"charlm": _charlm, "sentiment": _sentiment}
+def _translate(checkpoint, runtime, inputs, args) -> list[dict]:
+    from rnnkit.tasks.translate import translator_from_checkpoint
+
+    translator = translator_from_checkpoint(checkpoint)
+    results = translator.translate(runtime, inputs, beam=args.beam, with_ids=True)
+    if args.attention_png:
+        from rnnkit.viz.attention_map import draw_attention
+
+        base = Path(args.attention_png)
+        for i, result in enumerate(results, start=1):
+            src, out = result["source_ids"], result["ids"]
+            weights = translator.attention(runtime, src, out)
+            path = base if i == 1 else base.with_name(f"{base.stem}-{i}{base.suffix}")
+            draw_attention(weights, translator.source.pieces(src), translator.target.pieces(out) + ["<eos>"],
+                           path, title=result["translation"][:80])
+            result["attention_png"] = str(path)
+    for result in results:
+        del result["source_ids"], result["ids"]
+    return results
+
+
+PREDICTORS = {"charlm": _charlm, "sentiment": _sentiment, "translate": _translate}
 
 
 def run(args) -> int:
@@ -90,6 +118,8 @@ def run(args) -> int:
             print(json.dumps({"input": text, **result}, ensure_ascii=False))
         elif task == "sentiment":
             print(f"{result['label']:<8} {result['probability']:.4f}  {text}")
+        elif task == "translate":
+            print(result["translation"])
         else:
             shown = "  ".join(f"{c['char']!r} {c['probability']:.3f}" for c in result["next"])
             print(f"{text!r} -> {shown}")

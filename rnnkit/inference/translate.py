@@ -112,12 +112,18 @@ class Translator:
                     best[i] = hyps[0]
         return best
 
-    def translate(self, runtime, texts: list[str], beam: int = 5, warn=None) -> list[dict]:
-        """``[{"translation", "score", "log_prob", "finished", "pieces"}]``, one per text."""
+    def translate(self, runtime, texts: list[str], beam: int = 5, warn=None, with_ids: bool = False) -> list[dict]:
+        """``[{"translation", "score", "log_prob", "finished", "pieces"}]``, one per text; with
+        ``with_ids`` also ``"source_ids"`` and ``"ids"`` (the source and output pieces, for drawing)."""
         seqs = self.encode_inputs(texts, warn)
-        return [{"translation": self.target.decode(h.ids), "score": float(h.score), "log_prob": float(h.log_prob),
-                 "finished": bool(h.finished), "pieces": len(h.ids)}
-                for h in self.decode_ids(runtime, seqs, beam)]
+        results = []
+        for src, h in zip(seqs, self.decode_ids(runtime, seqs, beam)):
+            result = {"translation": self.target.decode(h.ids), "score": float(h.score), "log_prob": float(h.log_prob),
+                      "finished": bool(h.finished), "pieces": len(h.ids)}
+            if with_ids:
+                result.update(source_ids=src, ids=list(h.ids))
+            results.append(result)
+        return results
 
     def attention(self, runtime, src: np.ndarray, out_ids) -> np.ndarray:
         """The attention weights (T_out + 1, S) of the decoder reading ``<bos> out_ids`` over the
