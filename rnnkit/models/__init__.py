@@ -4,6 +4,7 @@ and its implementation in each engine.
     charlm/       many-to-many: a character-level language model (truncated BPTT)
     classifier/   many-to-one: a sequence classifier (sentiment)
     draw/         images drawn one piece at a time (a recurrent VAE with attention)
+    ram/          recurrent attention: digits read glimpse by glimpse (RAM, DRAM)
     tagger/       many-to-many: a label at every frame of a clip or sensor stream
 
 A model kind is registered in :data:`MODEL_KINDS` with where its three parts live; the runtimes,
@@ -38,6 +39,9 @@ MODEL_KINDS = {kind.name: kind for kind in (
     ModelKind("charlm", "rnnkit.models.charlm.spec:CharLMSpec", "rnnkit.models.charlm.numpy_model:CharLM",
               "rnnkit.models.charlm.torch_model:TorchCharLM", "chars", "rnnkit.data.vocab:Vocab",
               "character-level language model"),
+    ModelKind("ram", "rnnkit.models.ram.spec:RAMSpec", "rnnkit.models.ram.numpy_model:RAM",
+              "rnnkit.models.ram.torch_model:TorchRAM", None, None,
+              "recurrent attention: RAM and DRAM read images glimpse by glimpse (REINFORCE locations)"),
     ModelKind("classifier", "rnnkit.models.classifier.spec:ClassifierSpec",
               "rnnkit.models.classifier.numpy_model:Classifier",
               "rnnkit.models.classifier.torch_model:TorchClassifier", "tokens", "rnnkit.data.words:TokenVocab",

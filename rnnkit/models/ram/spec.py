@@ -99,6 +99,9 @@ class RAMSpec:
         for name in ("dram", "loc_grad"):
             if not isinstance(getattr(self, name), bool):
                 raise UsageError(f"{name.replace('_', '-')} must be true or false, got {getattr(self, name)!r}")
+        if self.dram and not self.loc_grad:
+            raise UsageError("DRAM needs loc-grad: its context network and upper layer learn only from the "
+                             "REINFORCE gradient that reaches them through the location mean")
         std = self.loc_std
         if isinstance(std, bool) or not isinstance(std, (int, float)) or not 0.0 < std <= 2.0:
             raise UsageError(f"loc-std must be a number in (0, 2], got {std!r}")
@@ -111,11 +114,6 @@ class RAMSpec:
     def layers(self) -> int:
         """Recurrent layers: 1 (RAM) or 2 (DRAM)."""
         return 2 if self.dram else 1
-
-    @property
-    def vocab_size(self) -> int:
-        """The size of the label vocabulary a checkpoint keeps (the classes)."""
-        return self.classes
 
     @property
     def dropout(self) -> float:
