@@ -75,7 +75,8 @@ def _translate(args, checkpoint, runtime) -> dict:
     cfg = checkpoint.train_config(batch=1)
     task = TranslateTask.from_checkpoint(cfg, checkpoint, data=args.data)
     metrics = task.evaluate(runtime, split, beam=args.beam)
-    return {**metrics, "count": len(task.data.splits()[split]), "data": args.data or cfg.data, "split": split}
+    return {**metrics, "beam": args.beam, "count": len(task.data.splits()[split]), "data": args.data or cfg.data,
+            "split": split}
 
 
 EVALUATORS = {"charlm": _charlm, "sentiment": _sentiment, "translate": _translate}

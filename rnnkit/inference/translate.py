@@ -23,7 +23,7 @@ import sys
 import numpy as np
 
 from rnnkit.data.pair_batches import pair_batch
-from rnnkit.data.subword import BOS, SubwordTokenizer
+from rnnkit.data.subword import SubwordTokenizer
 from rnnkit.errors import UsageError
 
 DECODE_BATCH = 64
@@ -109,7 +109,7 @@ class Translator:
                 lists = model.translate(src, src_len, beam=beam, alpha=self.alpha, max_ratio=self.max_ratio,
                                         n_best=1)
                 for i, hyps in zip(index, lists):
-                    best[i] = hyps[0]
+                    best[i] = hyps[0] if isinstance(hyps, list) else hyps  # n_best=1: the hypothesis itself
         return best
 
     def translate(self, runtime, texts: list[str], beam: int = 5, warn=None, with_ids: bool = False) -> list[dict]:
@@ -128,17 +128,12 @@ class Translator:
     def attention(self, runtime, src: np.ndarray, out_ids) -> np.ndarray:
         """The attention weights (T_out + 1, S) of the decoder reading ``<bos> out_ids`` over the
         source ``src`` (S,): row t is where it looked when it wrote output piece t (the last row:
-        ``<eos>``). Teacher-forced through ``encode`` / ``decode_step``, so it is the attention of
+        ``<eos>``). Teacher-forced (the model's ``attention_matrices``), so it is the attention of
         exactly the given output."""
         model = runtime.model
         src = np.asarray(src, dtype=np.int64)[None, :]
-        rows = []
         with _inference(model):
-            state = model.encode(src, np.array([src.shape[1]], dtype=np.int64))
-            for prev in [BOS, *[int(i) for i in out_ids]]:
-                _, state = model.decode_step(np.array([prev], dtype=np.int64), state)
-                weights = state.get("attention") if isinstance(state, dict) else None
-                if weights is None:
-                    raise UsageError("this model has no attention (--attention none): there is no matrix to draw")
-                rows.append(_numpy(weights)[0])
-        return np.stack(rows).astype(np.float64)
+            weights = model.attention_matrices(src, np.array([src.shape[1]], dtype=np.int64), [list(out_ids)])[0]
+        if weights is None:
+            raise UsageError("this model has no attention (--attention none): there is no matrix to draw")
+        return _numpy(weights).astype(np.float64)

@@ -200,7 +200,7 @@ class TranslateTask(Task):
         hyps = [self.target.decode(h.ids) for h in self.translator.decode_ids(runtime, seqs, beam)]
         scores = corpus_scores(hyps, list(references[:decode]))
         return {**scores, "loss": loss, "perplexity": math.exp(min(loss, 700.0)),
-                "token_accuracy": totals["correct"] / max(totals["tokens"], 1), "sentences": decode, "beam": beam}
+                "token_accuracy": totals["correct"] / max(totals["tokens"], 1)}
 
     def translations(self, runtime, split: str, beam: int, limit: int | None = None) -> list[dict]:
         """``[{"ref", "source", "reference", "translation"}]`` of ``split`` (for inspection and benchmarks)."""
