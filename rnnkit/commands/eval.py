@@ -79,7 +79,19 @@ def _translate(args, checkpoint, runtime) -> dict:
             "split": split}
 
 
-EVALUATORS = {"charlm": _charlm, "sentiment": _sentiment, "translate": _translate}
+def _frames(args, checkpoint, runtime) -> dict:
+    from rnnkit.tasks.frames import FramesTask
+
+    split = args.split or "val"
+    if split not in ("val", "test"):
+        raise UsageError("a frames task evaluates on the split val or test")
+    cfg = checkpoint.train_config(batch=1)
+    task = FramesTask.from_checkpoint(cfg, checkpoint, data=args.data)
+    metrics = task.evaluate(runtime, split)
+    return {**metrics, "frames": getattr(task, "last_count", 0), "data": args.data or cfg.data, "split": split}
+
+
+EVALUATORS = {"charlm": _charlm, "sentiment": _sentiment, "translate": _translate, "frames": _frames}
 
 
 def run(args) -> int:
@@ -100,6 +112,9 @@ def run(args) -> int:
         print(f"BLEU {result['bleu']:.2f}, chrF {result['chrf']:.2f} (beam {result['beam']}), loss "
               f"{result['loss']:.4f} nats per piece (perplexity {result['perplexity']:.2f}) over {result['count']:,} "
               f"pairs of {result['data']} ({result['split']}); checkpoint {checkpoint.path}")
+    elif task == "frames":
+        print(f"frame accuracy {result['frame_accuracy']:.4f}, loss {result['loss']:.4f} nats over "
+              f"{result['frames']:,} frames of {result['data']} ({result['split']}); checkpoint {checkpoint.path}")
     else:
         print(f"accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} nats over {result['count']:,} texts "
               f"of {result['data']} ({result['split']}); checkpoint {checkpoint.path}")

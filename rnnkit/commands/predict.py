@@ -37,6 +37,8 @@ def add_arguments(p) -> None:
     p.add_argument("--beam", type=positive_int, default=5, help="translate: beam size, 1 = greedy (default: 5)")
     p.add_argument("--attention-png", metavar="FILE",
                    help="translate: draw the attention matrix of each input (source against output pieces)")
+    p.add_argument("--strip-png", metavar="FILE",
+                   help="frames: draw each clip's frames with the label predicted for each (a per-frame strip)")
 
 
 def read_inputs(args) -> list[str]:
@@ -104,7 +106,24 @@ def _translate(checkpoint, runtime, inputs, args) -> list[dict]:
     return results
 
 
-PREDICTORS = {"charlm": _charlm, "sentiment": _sentiment, "translate": _translate}
+def _frames(checkpoint, runtime, inputs, args) -> list[dict]:
+    from rnnkit.tasks.frames_reader import FramesReader
+
+    reader = FramesReader.from_checkpoint(checkpoint)
+    clips = [reader.read_clip(path) for path in inputs]  # every file checked before any is run
+    results = [reader.predict(runtime, clip) for clip in clips]
+    if getattr(args, "strip_png", None):
+        from rnnkit.viz.frame_strip import draw_frame_strip
+
+        base = Path(args.strip_png)
+        for i, (path, clip, result) in enumerate(zip(inputs, clips, results), start=1):
+            out = base if i == 1 else base.with_name(f"{base.stem}-{i}{base.suffix}")
+            draw_frame_strip(clip, result["labels"], result["probabilities"], out, reader.class_names, title=path)
+            result["strip_png"] = str(out)
+    return results
+
+
+PREDICTORS = {"charlm": _charlm, "sentiment": _sentiment, "translate": _translate, "frames": _frames}
 
 
 def run(args) -> int:
@@ -120,6 +139,8 @@ def run(args) -> int:
             print(f"{result['label']:<8} {result['probability']:.4f}  {text}")
         elif task == "translate":
             print(result["translation"])
+        elif task == "frames":
+            print(f"{text}: {' '.join(result['labels'])}")
         else:
             shown = "  ".join(f"{c['char']!r} {c['probability']:.3f}" for c in result["next"])
             print(f"{text!r} -> {shown}")

@@ -14,6 +14,7 @@ examples:
   rnnkit train --data my.txt --byte-mode --dropout 0.2
   rnnkit train --task sentiment --data mr --minutes 5 --out runs/mr
   rnnkit train --task sentiment --data reviews.tsv --no-bidirectional --pool mean --out runs/reviews
+  rnnkit train --task frames --data moving-digits --minutes 30 --out runs/frames   # --frame-alone: the baseline
   rnnkit train --task translate --data bible-en-es --attention additive --minutes 30 --out runs/en-es
 """
 
@@ -94,24 +95,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="sentiment: dropout of the embedded words before the first layer (default: 0.3)")
     model.add_argument("--pool", choices=("last", "mean", "max"),
                        help="sentiment: the final state, or the mean or max of the states over time (default: max)")
-    model.add_argument("--glimpses", type=positive_int,
-                       help="glimpse: glimpses per digit (default: mnist 6, translated 6, cluttered 8, pairs 3)")
-    model.add_argument("--patch", type=positive_int,
-                       help="glimpse: side g of every retina patch after reduction (default: mnist 8, else 12)")
-    model.add_argument("--scales", type=positive_int,
-                       help="glimpse: patches per glimpse k, each --scale-factor times wider (default: mnist 1, "
-                            "translated 3, cluttered 4, pairs 3)")
-    model.add_argument("--scale-factor", type=positive_int, help="glimpse: ratio of neighbouring patch sides (default: 2)")
-    model.add_argument("--glimpse-hidden", type=positive_int, help="glimpse: width of the what pathway (default: 128)")
-    model.add_argument("--loc-hidden", type=positive_int, help="glimpse: width of the where pathway (default: 128)")
-    model.add_argument("--glimpse-out", type=positive_int, help="glimpse: width of the glimpse vector (default: 256)")
-    model.add_argument("--loc-std", type=positive_float,
-                       help="glimpse: standard deviation of the location policy; the image spans [-1, 1] (default: 0.1)")
-    model.add_argument("--dram", action=argparse.BooleanOptionalAction, default=None,
-                       help="glimpse: DRAM, two recurrent layers and a context network (default: on for mnist-pairs)")
-    model.add_argument("--loc-grad", action=argparse.BooleanOptionalAction, default=None,
-                       help="glimpse: let the REINFORCE gradient reach the core through the location mean "
-                            "(default: on, as in Mnih et al.)")
+    model.add_argument("--frame-alone", action="store_true", default=None,
+                       help="frames: label each frame from itself alone, no recurrence (the baseline)")
+    model.add_argument("--clip-len", type=positive_int,
+                       help="frames: frames a clip, or steps a watch window (default: 20; watch 200)")
+    model.add_argument("--image-size", type=positive_int,
+                       help="frames: side of a moving clip's frames, a multiple of 8 (default: 64)")
     train = p.add_argument_group("training")
     train.add_argument("--seq-len", type=positive_int, help=f"charlm: time steps per chunk, T (default: {d.seq_len})")
     train.add_argument("--batch", type=positive_int, help=f"streams (charlm) or sentences (sentiment) per step, B (default: {d.batch})")
@@ -153,18 +142,17 @@ def _given(args, names) -> dict:
 
 def _check_flags_fit(args, task) -> None:
     """A flag of another task is a mistake worth saying (--pool with --task charlm)."""
-    for flag in ("glimpses", "patch", "scales", "scale_factor", "glimpse_hidden", "loc_hidden", "glimpse_out",
-                 "loc_std", "dram", "loc_grad"):
-        if getattr(args, flag, None) is not None and task.name != "glimpse":
-            raise UsageError(f"--{flag.replace('_', '-')} is a flag of --task glimpse, not of --task {task.name}")
     for flag, owner in (("mode", "charlm"), ("val_fraction", "charlm"), ("seq_len", "charlm"), ("highway", "charlm"),
                         ("eval_chars", "charlm"), ("tokens", "sentiment"), ("max_len", "sentiment"),
                         ("min_count", "sentiment"), ("bidirectional", "sentiment"), ("pool", "sentiment"),
-                        ("embed_dropout", "sentiment"), ("reverse", "translate"), ("src_pieces", "translate"),
+                        ("embed_dropout", "sentiment"), ("frame_alone", "frames"), ("clip_len", "frames"),
+                        ("image_size", "frames"), ("reverse", "translate"), ("src_pieces", "translate"),
                         ("tgt_pieces", "translate"), ("subword", "translate"), ("val_beam", "translate"),
                         ("attention", "translate"), ("input_feeding", "translate"), ("tie_embeddings", "translate")):
         if flag in ("max_len", "bidirectional"):
             owner = "sentiment or translate"
+        if flag == "bidirectional":
+            owner += " or frames"
         if getattr(args, flag, None) is not None and task.name not in owner.split(" or "):
             name = {"mode": "--byte-mode", "src_pieces": "--src-vocab", "tgt_pieces": "--tgt-vocab"}.get(
                 flag, "--" + flag.replace("_", "-"))

@@ -204,10 +204,10 @@ class MovingItems:
 
     def clips(self, seed: int, start: int, count: int):
         """Clips start .. start + count - 1 of this split for ``seed``: frames (count, T, S, S)
-        float32, labels (count, T) int64."""
+        float32, labels (count, T) int64, occluded (count, T) bool."""
         code = SPLIT_CODES.get(self.split, 3)
         made = [self.clip(np.random.default_rng([seed, code, i])) for i in range(start, start + count)]
-        return np.stack([m[0] for m in made]), np.stack([m[1] for m in made])
+        return tuple(np.stack([m[k] for m in made]) for k in range(3))
 
 
 #: --data name -> which image source it moves.

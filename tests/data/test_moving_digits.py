@@ -20,8 +20,8 @@ def items(n=6):
 
 def test_clips_are_deterministic_and_labelled_by_composition():
     maker = items()
-    f1, l1 = maker.clips(seed=5, start=3, count=4)
-    f2, l2 = maker.clips(seed=5, start=3, count=4)
+    f1, l1, _ = maker.clips(seed=5, start=3, count=4)
+    f2, l2, _ = maker.clips(seed=5, start=3, count=4)
     assert f1.shape == (4, 12, 32, 32) and l1.shape == (4, 12) and f1.dtype == np.float32
     np.testing.assert_array_equal(f1, f2)
     np.testing.assert_array_equal(l1, l2)
@@ -84,5 +84,5 @@ def test_real_sources_where_installed():
     except UsageError as exc:
         pytest.skip(f"MNIST not installed: {exc}")
     assert clips["test"].items.shape[0] == 10_000 and clips["train"].items.shape[0] == 50_000
-    frames, labels = clips["test"].clips(0, 0, 2)
+    frames, labels, _ = clips["test"].clips(0, 0, 2)
     assert frames.shape == (2, 6, 64, 64)
