@@ -94,6 +94,21 @@ def _frames(args, checkpoint, runtime) -> dict:
 EVALUATORS = {"charlm": _charlm, "sentiment": _sentiment, "translate": _translate, "frames": _frames}
 
 
+def _glimpse(args, checkpoint, runtime) -> dict:
+    from rnnkit.tasks.glimpse import GlimpseTask
+
+    split = args.split or "val"
+    if split == "all":
+        raise UsageError("a glimpse data set has the splits train, val and test")
+    cfg = checkpoint.train_config(batch=1)
+    task = GlimpseTask.from_checkpoint(cfg, checkpoint, data=args.data)
+    metrics = task.evaluate(runtime, split, limit=0)
+    return {**metrics, "count": task.data.count(split), "data": args.data or cfg.data, "split": split}
+
+
+EVALUATORS["glimpse"] = _glimpse
+
+
 def run(args) -> int:
     checkpoint, runtime = load_runtime(args)
     task = checkpoint.task.get("name")
@@ -115,6 +130,9 @@ def run(args) -> int:
     elif task == "frames":
         print(f"frame accuracy {result['frame_accuracy']:.4f}, loss {result['loss']:.4f} nats over "
               f"{result['frames']:,} frames of {result['data']} ({result['split']}); checkpoint {checkpoint.path}")
+    elif task == "glimpse":
+        print(f"error {result['error']:.4f} (digits {result['digit_error']:.4f}), loss {result['loss']:.4f} nats over "
+              f"{result['count']:,} images of {result['data']} ({result['split']}); checkpoint {checkpoint.path}")
     else:
         print(f"accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} nats over {result['count']:,} texts "
               f"of {result['data']} ({result['split']}); checkpoint {checkpoint.path}")

@@ -34,6 +34,8 @@ def add_arguments(p) -> None:
     p.add_argument("--file", help="read the inputs from this UTF-8 file, one per line ('-': standard input)")
     p.add_argument("--json", action="store_true", help="one JSON object per input line")
     p.add_argument("--top-k", type=positive_int, default=5, help="charlm: next characters to show (default: 5)")
+    p.add_argument("--glimpses-png", metavar="FILE",
+                   help="glimpse: draw the path of glimpses over each image (FILE, then FILE-2, ... for more images)")
     p.add_argument("--beam", type=positive_int, default=5, help="translate: beam size, 1 = greedy (default: 5)")
     p.add_argument("--attention-png", metavar="FILE",
                    help="translate: draw the attention matrix of each input (source against output pieces)")
@@ -126,6 +128,15 @@ def _frames(checkpoint, runtime, inputs, args) -> list[dict]:
 PREDICTORS = {"charlm": _charlm, "sentiment": _sentiment, "translate": _translate, "frames": _frames}
 
 
+def _glimpse(checkpoint, runtime, inputs, args) -> list[dict]:
+    from rnnkit.tasks.glimpse_reader import predict
+
+    return predict(checkpoint, runtime, inputs, getattr(args, "glimpses_png", None))
+
+
+PREDICTORS["glimpse"] = _glimpse
+
+
 def run(args) -> int:
     inputs = read_inputs(args)
     checkpoint, runtime = load_runtime(args)
@@ -141,6 +152,9 @@ def run(args) -> int:
             print(result["translation"])
         elif task == "frames":
             print(f"{text}: {' '.join(result['labels'])}")
+        elif task == "glimpse":
+            print(f"{text}: {result['digits']} ({result['probability']:.4f})"
+                  + (f"; glimpses drawn in {result['glimpses_png']}" if "glimpses_png" in result else ""))
         else:
             shown = "  ".join(f"{c['char']!r} {c['probability']:.3f}" for c in result["next"])
             print(f"{text!r} -> {shown}")

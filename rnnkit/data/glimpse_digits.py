@@ -177,13 +177,14 @@ class GlimpseBatcher:
 
     def __init__(self, data: GlimpseData, batch: int, seed: int = 0):
         self.data, self.batch = data, batch
+        self.seed = seed
         self.rng = np.random.default_rng([seed, 11])
         self.epoch, self.offset = 0, 0
         self._order = None
 
     def _permutation(self):
         n = 1 if self.data.name == "squares" else len(self.data.splits["train"][0])
-        return np.random.default_rng([self.data.seed, self.epoch, 13]).permutation(n)
+        return np.random.default_rng([self.seed, self.epoch, 13]).permutation(n)
 
     def next_batch(self):
         """(images (B, S, S) float32 in [0, 1], labels (B, D) int64)."""

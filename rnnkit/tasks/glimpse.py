@@ -59,7 +59,8 @@ class GlimpseTask(Task):
 
     def __init__(self, cfg: TrainConfig, data: GlimpseData | None = None, given: set = frozenset()):
         self.cfg = cfg
-        self.data = data if data is not None else load_glimpse_digits(cfg.data, seed=cfg.seed)
+        # Validation and test images are the same for every run (data seed 0); --seed changes training only.
+        self.data = data if data is not None else load_glimpse_digits(cfg.data)
         self.given = set(given)
         self.batcher = GlimpseBatcher(self.data, cfg.batch, seed=cfg.seed)
 
