@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import re
 
 import numpy as np
 
@@ -34,6 +35,9 @@ PAD, UNK, BOS, EOS = 0, 1, 2, 3
 MODEL_TYPES = ("unigram", "bpe")
 #: The four specials and the 256 byte pieces come before any learned piece.
 RESERVED = 4 + 256
+#: Share of the training text's characters that must have pieces of their own; the rest (rare
+#: symbols, a stray letter of another script) are spelt in bytes.
+CHARACTER_COVERAGE = 0.9995
 INSTALL = "pip install 'sentencepiece>=0.2,<0.3' (or: pip install -e '.[translate]')"
 
 
@@ -89,12 +93,18 @@ class SubwordTokenizer:
         if not texts:
             raise UsageError("no text to train a subword tokenizer on")
         model = io.BytesIO()
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(texts), model_writer=model, vocab_size=vocab_size, model_type=model_type,
-            pad_id=PAD, unk_id=UNK, bos_id=BOS, eos_id=EOS, bos_piece="<bos>", eos_piece="<eos>", byte_fallback=True, character_coverage=1.0,
-            normalization_rule_name="identity", hard_vocab_limit=False, minloglevel=2,
-            # Verses of 90 words are some 600 bytes; the default cap of 4,192 bytes cuts nothing.
-            num_threads=1)
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(texts), model_writer=model, vocab_size=vocab_size, model_type=model_type,
+                pad_id=PAD, unk_id=UNK, bos_id=BOS, eos_id=EOS, bos_piece="<bos>", eos_piece="<eos>",
+                # The rarest 0.05% of characters get no piece of their own: byte fallback spells them.
+                byte_fallback=True, character_coverage=CHARACTER_COVERAGE,
+                normalization_rule_name="identity", hard_vocab_limit=False, minloglevel=2, num_threads=1)
+        except RuntimeError as exc:
+            found = re.search(r"(\d+) vs (\d+)", str(exc))
+            need = f" (the text's characters need {found.group(2)})" if found and "required_chars" in str(exc) else ""
+            raise UsageError(f"cannot train a subword vocabulary of {vocab_size} pieces on this text{need}; "
+                             f"give a larger vocabulary ({str(exc).splitlines()[0][:160]})") from None
         return cls(model.getvalue(), model_type)
 
     def __len__(self) -> int:

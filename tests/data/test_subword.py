@@ -55,6 +55,8 @@ def test_bad_input():
         SubwordTokenizer.train(TEXTS, vocab_size=100)
     with pytest.raises(UsageError, match="model type"):
         SubwordTokenizer.train(TEXTS, 300, "wordpiece")
+    with pytest.raises(UsageError, match="give a larger vocabulary"):
+        SubwordTokenizer.train(["".join(chr(0x4E00 + i) for i in range(400))], 300)
     with pytest.raises(UsageError, match="no text"):
         SubwordTokenizer.train(["", "  "], 300)
     with pytest.raises(UsageError, match="base64"):
