@@ -2,7 +2,9 @@
 
     charlm      many-to-many: next character over a text (bits per character)
     sentiment   many-to-one: the polarity of a sentence (accuracy)
+    glimpse     digits read glimpse by glimpse: recurrent attention, RAM and DRAM (error rate)
     frames      many-to-many: a label for every frame of a clip or stream (frame accuracy)
+    draw        images drawn one piece at a time: DRAW (nats per image)
     translate   sequence to sequence: a sentence in another language (BLEU)
 
 A task turns its data into batches (tuples of batch-first arrays the model's ``loss`` takes),
@@ -23,7 +25,10 @@ from rnnkit.errors import UsageError
 TASKS = {
     "charlm": "rnnkit.tasks.charlm:CharLMTask",
     "sentiment": "rnnkit.tasks.sentiment:SentimentTask",
+    "glimpse": "rnnkit.tasks.glimpse:GlimpseTask",
     "frames": "rnnkit.tasks.frames:FramesTask",
+    "vqa": "rnnkit.tasks.vqa:VQATask",
+    "draw": "rnnkit.tasks.draw:DrawTask",
     "translate": "rnnkit.tasks.translate:TranslateTask",
 }
 
