@@ -16,6 +16,7 @@ examples:
   rnnkit train --task sentiment --data reviews.tsv --no-bidirectional --pool mean --out runs/reviews
   rnnkit train --task frames --data moving-digits --minutes 30 --out runs/frames   # --frame-alone: the baseline
   rnnkit train --task translate --data bible-en-es --attention additive --minutes 30 --out runs/en-es
+  rnnkit train --task draw --data binarized-mnist --attention --minutes 60 --out runs/draw
 """
 
 from __future__ import annotations
@@ -85,8 +86,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None,
                        help="sentiment: read each text both ways, or one way with --no-bidirectional "
                             "(default: both)")
-    model.add_argument("--attention", choices=("none", "additive", "dot"),
-                       help="translate: the decoder's attention over the source (default: additive)")
+    model.add_argument("--attention", choices=("none", "additive", "dot", "on", "off"), nargs="?", const="on",
+                       help="translate: the decoder's attention over the source (default: additive); "
+                            "draw: on (a bare --attention) or off (default: on)")
     model.add_argument("--input-feeding", action=argparse.BooleanOptionalAction, default=None,
                        help="translate: feed the previous attentional state to the decoder (default: on)")
     model.add_argument("--tie-embeddings", action="store_true", default=None,
@@ -101,6 +103,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="frames: frames a clip, or steps a watch window (default: 20; watch 200)")
     model.add_argument("--image-size", type=positive_int,
                        help="frames: side of a moving clip's frames, a multiple of 8 (default: 64)")
+    model.add_argument("--steps-t", type=positive_int, help="draw: drawing steps T (default: 64)")
+    model.add_argument("--latent", type=positive_int, help="draw: latent size of z_t (default: 100)")
+    model.add_argument("--read-n", type=positive_int, help="draw: side of the read glimpse, N x N (default: 2)")
+    model.add_argument("--write-n", type=positive_int, help="draw: side of the written patch, N x N (default: 5)")
     train = p.add_argument_group("training")
     train.add_argument("--seq-len", type=positive_int, help=f"charlm: time steps per chunk, T (default: {d.seq_len})")
     train.add_argument("--batch", type=positive_int, help=f"streams (charlm) or sentences (sentiment) per step, B (default: {d.batch})")
@@ -148,7 +154,8 @@ def _check_flags_fit(args, task) -> None:
                         ("embed_dropout", "sentiment"), ("frame_alone", "frames"), ("clip_len", "frames"),
                         ("image_size", "frames"), ("reverse", "translate"), ("src_pieces", "translate"),
                         ("tgt_pieces", "translate"), ("subword", "translate"), ("val_beam", "translate"),
-                        ("attention", "translate"), ("input_feeding", "translate"), ("tie_embeddings", "translate")):
+                        ("attention", "translate or draw"), ("input_feeding", "translate"), ("tie_embeddings", "translate"),
+                        ("steps_t", "draw"), ("latent", "draw"), ("read_n", "draw"), ("write_n", "draw")):
         if flag in ("max_len", "bidirectional"):
             owner = "sentiment or translate"
         if flag == "bidirectional":
