@@ -109,6 +109,23 @@ def _glimpse(args, checkpoint, runtime) -> dict:
 EVALUATORS["glimpse"] = _glimpse
 
 
+def _draw(args, checkpoint, runtime) -> dict:
+    """DRAW: the variational bound on the negative log-likelihood, nats per image, over the whole
+    split, with one noise sample per image from a fixed seed (``samples``)."""
+    from rnnkit.tasks.draw import DrawTask
+
+    split = args.split or "val"
+    if split == "all":
+        raise UsageError("an image data set has the splits train, val and test")
+    cfg = checkpoint.train_config(batch=1)
+    task = DrawTask.from_checkpoint(cfg, checkpoint, data=args.data)
+    metrics = task.evaluate(runtime, split, limit=0)
+    return {**metrics, "samples": 1, "count": len(task.split(split)), "data": args.data or cfg.data, "split": split}
+
+
+EVALUATORS["draw"] = _draw
+
+
 def run(args) -> int:
     checkpoint, runtime = load_runtime(args)
     task = checkpoint.task.get("name")
@@ -130,6 +147,10 @@ def run(args) -> int:
     elif task == "frames":
         print(f"frame accuracy {result['frame_accuracy']:.4f}, loss {result['loss']:.4f} nats over "
               f"{result['frames']:,} frames of {result['data']} ({result['split']}); checkpoint {checkpoint.path}")
+    elif task == "draw":
+        print(f"bound {result['nll_nats']:.2f} nats per image (reconstruction {result['recon_nats']:.2f}, KL "
+              f"{result['kl_nats']:.2f}) over {result['count']:,} images of {result['data']} ({result['split']}); "
+              f"checkpoint {checkpoint.path}")
     elif task == "glimpse":
         print(f"error {result['error']:.4f} (digits {result['digit_error']:.4f}), loss {result['loss']:.4f} nats over "
               f"{result['count']:,} images of {result['data']} ({result['split']}); checkpoint {checkpoint.path}")
