@@ -190,6 +190,9 @@ def run_all(seed: int = 0) -> list[dict]:
     results.update(check_classification_loss(rng))
     for cell in ("lnlstm", "mingru", "minlstm"):
         results.update(check_charlm(rng, cell, embed_dim=4, highway=True))
+    from rnnkit.gradchecks_draw import run_draw  # DRAW: its filterbank attention and the whole model
+
+    results.update(run_draw(rng))
     rows = []
     for (layer, param), (err, worst) in results.items():
         tol = tolerance(layer, param)
