@@ -193,6 +193,9 @@ def run_all(seed: int = 0) -> list[dict]:
     from rnnkit.gradchecks_draw import run_draw  # DRAW: its filterbank attention and the whole model
 
     results.update(run_draw(rng))
+    from rnnkit.gradchecks_frames import run_frames  # (it reuses this module's conventions)
+
+    results.update(run_frames(rng))
     rows = []
     for (layer, param), (err, worst) in results.items():
         tol = tolerance(layer, param)
