@@ -196,6 +196,9 @@ def run_all(seed: int = 0) -> list[dict]:
     from rnnkit.gradchecks_frames import run_frames  # (it reuses this module's conventions)
 
     results.update(run_frames(rng))
+    from rnnkit.gradchecks_glimpse import run_glimpse  # RAM, DRAM: glimpse network, policy, whole models
+
+    results.update(run_glimpse(rng))
     rows = []
     for (layer, param), (err, worst) in results.items():
         tol = tolerance(layer, param)
