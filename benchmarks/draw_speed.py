@@ -1,0 +1,113 @@
+"""DRAW's training speed: rnnkit's torch engine, the same model written plainly in PyTorch
+(benchmarks/baselines/plain_draw.py: nn.LSTMCell, nn.Linear, autograd), and rnnkit's NumPy engine,
+side by side in one run.
+
+Each side trains on the same batches of binarised MNIST (random bits with --quick or where the
+data is not installed, which the header says): a step is forward, backward, gradient clipping at 5
+and an Adam update. The sides take turns (``interleaved_step_times``), so a change in the
+machine's load falls on all of them; the table gives the median step and images per second, with
+and without attention, at the paper's MNIST sizes (H=256, Z=100, T=64, read 2x2, write 5x5).
+
+    python benchmarks/draw_speed.py --threads 2
+    python benchmarks/draw_speed.py --threads 2 --batch 64 --rounds 3 --per-round 3
+    python benchmarks/draw_speed.py --quick          # seconds: checks that it runs, numbers mean nothing
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (add_threads_argument, configure_torch, interleaved_step_times, median,  # noqa: E402
+                     print_header, print_table, set_threads_from_argv)
+
+THREADS = set_threads_from_argv()
+
+import argparse  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rnnkit.config import TrainConfig  # noqa: E402
+from rnnkit.errors import UsageError  # noqa: E402
+from rnnkit.models.draw.spec import DrawSpec  # noqa: E402
+from rnnkit.runtime import make_runtime  # noqa: E402
+
+LR = 1e-3
+
+
+def images(batch: int, quick: bool):
+    """(x (batch, 28, 28) float32 bits, where they came from)."""
+    if not quick:
+        try:
+            from rnnkit.data.binarized import load_binary_images
+
+            train = load_binary_images("binarized-mnist").splits["train"]
+            return train[:batch].astype(np.float32), "binarized-mnist"
+        except UsageError:
+            pass
+    return (np.random.default_rng(0).random((batch, 28, 28)) < 0.13).astype(np.float32), "random bits"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_threads_argument(p, THREADS)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--latent", type=int, default=100)
+    p.add_argument("--steps-t", type=int, default=64)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--per-round", type=int, default=3)
+    p.add_argument("--no-numpy", action="store_true", help="leave out the NumPy engine")
+    p.add_argument("--quick", action="store_true", help="tiny sizes and one round: checks that it runs")
+    args = p.parse_args()
+    if args.quick:
+        args.batch, args.hidden, args.latent, args.steps_t = 8, 16, 4, 4
+        args.warmup, args.rounds, args.per_round = 1, 1, 2
+    torch = configure_torch(args.threads)
+    from baselines.plain_draw import PlainDraw
+
+    print_header("DRAW training speed: rnnkit torch engine vs plain PyTorch vs rnnkit NumPy engine", args.threads,
+                 torch)
+    x, source = images(args.batch, args.quick)
+    print(f"data: {source}; batch {args.batch}, H={args.hidden}, Z={args.latent}, T={args.steps_t}; Adam lr {LR}, "
+          "clip 5\n")
+    rows = []
+    for attention in (True, False):
+        spec = DrawSpec(height=28, width=28, hidden=args.hidden, latent=args.latent, steps_t=args.steps_t,
+                        attention=attention, read_n=2, write_n=5)
+        cfg = TrainConfig(batch=args.batch, lr=LR, clip=5.0, threads=1)
+        steps = {}
+        torch_rt = make_runtime("torch", spec, cfg, seed=0, device="cpu")
+        steps["rnnkit torch"] = lambda rt=torch_rt: rt.train_step((x,), LR)
+        torch.manual_seed(0)
+        plain = PlainDraw(28, 28, args.hidden, args.latent, args.steps_t, attention, 2, 5)
+        optimizer = torch.optim.Adam(plain.parameters(), lr=LR)
+        xt = torch.as_tensor(x.reshape(len(x), -1))
+
+        def plain_step(model=plain, opt=optimizer):
+            loss = model(xt)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+
+        steps["plain PyTorch"] = plain_step
+        if not args.no_numpy:
+            numpy_rt = make_runtime("numpy", spec, cfg, seed=0)
+            steps["rnnkit numpy"] = lambda rt=numpy_rt: rt.train_step((x,), LR)
+        times = interleaved_step_times(steps, args.warmup, args.rounds, args.per_round)
+        plain_time = median(times["plain PyTorch"])
+        for name, values in times.items():
+            step = median(values)
+            rows.append(["on" if attention else "off", name, f"{step * 1000:,.0f}", f"{args.batch / step:,.1f}",
+                         f"{plain_time / step:.2f}x"])
+    print_table(["attention", "side", "ms/step", "images/s", "vs plain"], rows)
+
+
+if __name__ == "__main__":
+    main()
