@@ -57,11 +57,12 @@ def conv2d_forward(x, W, b):
     return out.reshape(N, H, Wd, F), ConvCache(cols, W, x.shape)
 
 
-def conv2d_backward(dout, cache: ConvCache):
+def conv2d_backward(dout, cache: ConvCache, need_dx: bool = True):
     """Backward through :func:`conv2d_forward`.
 
-    Inputs: dout (N, H, W, F).
-    Returns: dx (N, H, W, C), dW (k, k, C, F), db (F,).
+    Inputs: dout (N, H, W, F); need_dx False skips dx (a first layer's input is the images, whose
+    gradient nobody reads: the largest col2im of an encoder is then never computed).
+    Returns: dx (N, H, W, C) or None, dW (k, k, C, F), db (F,).
     """
     k, _, C, F = cache.W.shape
     N, H, Wd, _ = cache.x_shape
@@ -69,6 +70,8 @@ def conv2d_backward(dout, cache: ConvCache):
     d2 = dout.reshape(N * H * Wd, F)
     dW = (cache.cols.T @ d2).reshape(cache.W.shape)
     db = d2.sum(axis=0)
+    if not need_dx:
+        return None, dW, db
     dcols = (d2 @ cache.W.reshape(k * k * C, F).T).reshape(N, H, Wd, k, k, C)
     dxp = np.zeros((N, H + 2 * p, Wd + 2 * p, C), dtype=dout.dtype)
     for i in range(k):          # col2im: each kernel offset's gradient goes back to its window

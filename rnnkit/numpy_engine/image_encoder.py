@@ -55,12 +55,13 @@ def encoder_forward(images, params, spec: ImageEncoderSpec, prefix: str = "enc."
     return x.mean(axis=(1, 2)), x, EncoderCache(spec, prefix, caches, x.shape)
 
 
-def encoder_backward(dfeatures, dgrid, cache: EncoderCache, grads: dict):
+def encoder_backward(dfeatures, dgrid, cache: EncoderCache, grads: dict, need_dimages: bool = True):
     """Backward through :func:`encoder_forward`.
 
     Inputs: dfeatures (N, C_L) or None; dgrid (N, h, w, C_L) or None (at least one given);
-    grads receives ``{prefix}conv{l}.W / .b``.
-    Returns: dimages (N, H, W, C_0).
+    grads receives ``{prefix}conv{l}.W / .b``; need_dimages False when nothing reads the images'
+    gradient (a model's input), which skips the first layer's col2im, the costliest.
+    Returns: dimages (N, H, W, C_0), or None.
     """
     N, h, w, C = cache.grid_shape
     dx = np.zeros(cache.grid_shape, dtype=(dfeatures if dfeatures is not None else dgrid).dtype)
@@ -73,5 +74,6 @@ def encoder_backward(dfeatures, dgrid, cache: EncoderCache, grads: dict):
         if pool is not None:
             dx = max_pool2x2_backward(dx, pool)
         dx = relu_backward(dx, positive)
-        dx, grads[f"{cache.prefix}conv{l}.W"], grads[f"{cache.prefix}conv{l}.b"] = conv2d_backward(dx, conv)
+        dx, grads[f"{cache.prefix}conv{l}.W"], grads[f"{cache.prefix}conv{l}.b"] = conv2d_backward(
+            dx, conv, need_dx=need_dimages or l > 0)
     return dx

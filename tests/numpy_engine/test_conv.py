@@ -44,6 +44,10 @@ def test_conv_backward_is_the_numerical_gradient():
     dx, dW, db = conv2d_backward(dout, conv2d_forward(**inputs)[1])
     for name, analytic in (("x", dx), ("W", dW), ("b", db)):
         assert rel_error_norm(analytic, eval_numerical_gradient(f, inputs[name])) < 1e-8, name
+    skipped, dW2, db2 = conv2d_backward(dout, conv2d_forward(**inputs)[1], need_dx=False)
+    assert skipped is None
+    np.testing.assert_array_equal(dW2, dW)
+    np.testing.assert_array_equal(db2, db)
 
 
 def test_relu_and_pool_backward_are_the_numerical_gradient():

@@ -109,7 +109,8 @@ class Tagger(NumpyModel):
             dx, _ = stack_backward(dx, cache.stack, p, grads)
         dfeats = dx.transpose(1, 0, 2)  # (N, T, F)
         if spec.frames == "image":
-            encoder_backward(np.ascontiguousarray(dfeats).reshape(N * T, -1), None, cache.encoder, grads)
+            encoder_backward(np.ascontiguousarray(dfeats).reshape(N * T, -1), None, cache.encoder, grads,
+                             need_dimages=False)
         else:
             affine, positive = cache.encoder
             _, grads["enc.W"], grads["enc.b"] = temporal_affine_backward(relu_backward(dfeats, positive), affine)
