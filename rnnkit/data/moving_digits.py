@@ -10,10 +10,10 @@ A clip of T frames (default 20) of S x S pixels (default 64), floats in [0, 1]:
   moves 2-5 pixels a frame and bounces off the borders; at a random frame it stops bouncing and
   flies out straight, 6 pixels a frame. With probability ``second``, once it has left a
   second item enters (never two at once).
-- ``occlude``: the probability that a clip has an occlusion of 2-4 frames, each frame either a
-  grey box over the item (``box``) or noise that buries it (``noise``: the item at 15% contrast
-  under N(0, 0.5^2) noise). Occlusions happen only after the item has been seen whole in at least
-  3 frames.
+- ``occlude``: the probability of each of up to two occlusions of 2-5 frames, each frame either
+  a grey box over the item or noise that buries it (the frame at 15% contrast under N(0, 0.5^2)
+  noise). An occlusion starts only where its item has been seen whole in at least 3 earlier
+  frames.
 - every frame gets a little noise N(0, 0.05^2); values are clipped to [0, 1].
 
 Labels: the item's class while any of its ink is in the frame, ``none`` (the last class) before
@@ -42,6 +42,8 @@ BURY_NOISE = 0.5
 BURY_CONTRAST = 0.15
 BOX_GREY = 0.5
 LEAVE_SPEED = 6.0
+#: Occlusions a clip may have, each with probability ``occlude``.
+OCCLUSIONS = 2
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class ClipOptions:
     Attributes:
         frames: T, frames a clip (at least 4).
         size: S, the side of a frame in pixels (at least 28, the item's side).
-        occlude: probability that a clip has an occlusion.
+        occlude: probability of each of the (up to two) occlusions of a clip.
         second: probability that a second item enters after the first has left.
     """
 
@@ -152,6 +154,7 @@ class MovingItems:
         labels = np.full(T, self.none, np.int64)
         ink = np.zeros(T)
         whole = np.zeros(T, bool)
+        item_of = np.full(T, -1)
         corners_all, which = [], []
         start = 0
         for k in range(2):
@@ -167,6 +170,7 @@ class MovingItems:
                 seen = _paste(frames[t], item, int(top), int(left))
                 if seen > 0:
                     labels[t] = self.labels[idx]
+                    item_of[t] = k
                     ink[t] = seen
                     whole[t] = seen >= total - 1e-6
                 elif t > start and ink[t - 1] > 0:  # left: from here on this item is gone
@@ -176,14 +180,16 @@ class MovingItems:
             which.append((idx, start, gone))
             start = gone + int(rng.integers(1, 4))
         occluded = np.zeros(T, bool)
-        if rng.random() < self.options.occlude:
-            seen_whole = np.cumsum(whole)
-            candidates = [t for t in range(T) if seen_whole[t - 1 if t else 0] >= 3 and whole[t]]
+        for _ in range(OCCLUSIONS):
+            if rng.random() >= self.options.occlude:
+                continue
+            # seen whole in at least 3 earlier frames: then the earlier frames made the item clear
+            before = [np.sum(whole[:t] & (item_of[:t] == item_of[t])) for t in range(T)]
+            candidates = [t for t in range(T) if whole[t] and before[t] >= 3 and not occluded[t]]
             if candidates:
                 t0 = candidates[int(rng.integers(len(candidates)))]
-                length = int(rng.integers(2, 5))
-                for t in range(t0, min(T, t0 + length)):
-                    if not whole[t]:
+                for t in range(t0, min(T, t0 + int(rng.integers(2, 6)))):
+                    if not whole[t] or occluded[t]:
                         break
                     occluded[t] = True
                     self._occlude(frames[t], rng, corners_all, which, t)
