@@ -56,8 +56,8 @@ def check_policy(rng) -> dict:
 
 
 def check_model(rng, cell: str, dram: bool, loc_grad: bool = True) -> dict:
-    spec = RAMSpec(image_size=12, classes=3, digits=2 if dram else 1, glimpses=2, patch=4, scales=2,
-                   glimpse_hidden=5, loc_hidden=4, glimpse_out=6, hidden=5, dram=dram, cell=cell,
+    spec = RAMSpec(image_size=8, classes=3, digits=2 if dram else 1, glimpses=2, patch=2, scales=2,
+                   glimpse_hidden=4, loc_hidden=3, glimpse_out=4, hidden=4, dram=dram, cell=cell,
                    loc_std=0.3, loc_grad=loc_grad)
     model = RAM.create(spec, seed=int(rng.integers(1 << 30)), dtype=np.float64)
     for value in model.params.values():  # larger than at initialisation: gradients of order one
@@ -66,7 +66,7 @@ def check_model(rng, cell: str, dram: bool, loc_grad: bool = True) -> dict:
     if not loc_grad:
         model.params["loc.W"][...] = 0.0
     P = sampled_locations(spec)
-    images, labels = rng.random((N, 12, 12)), rng.integers(0, 3, (N, spec.digits))
+    images, labels = rng.random((N, 8, 8)), rng.integers(0, 3, (N, spec.digits))
     locations, advantage = rng.uniform(-1.2, 1.2, (N, P, 2)), rng.standard_normal((N, P))
     _, grads, _ = model.loss(images, labels, locations=locations, advantage=advantage)
     loss = lambda _: model.loss(images, labels, locations=locations, advantage=advantage)[0]  # noqa: E731
