@@ -16,8 +16,8 @@ A clip of T frames (default 20) of S x S pixels (default 64), floats in [0, 1]:
   frames.
 - every frame gets a little noise N(0, 0.05^2); values are clipped to [0, 1].
 
-Labels: the item's class while any of its ink is in the frame, ``none`` (the last class) before
-an item enters and once it has left. An occluded frame keeps the item's label: the earlier frames
+Labels: the item's class while at least 5% of its ink is in the frame, ``none`` (the last class)
+before an item enters and once it has left. An occluded frame keeps the item's label: the earlier frames
 made it clear, so a model that sees each frame alone cannot label every frame right, and one
 that remembers can.
 
@@ -44,6 +44,8 @@ BOX_GREY = 0.5
 LEAVE_SPEED = 6.0
 #: Occlusions a clip may have, each with probability ``occlude``.
 OCCLUSIONS = 2
+#: An item is in view (labelled) while at least this share of its ink is inside the frame.
+IN_VIEW = 0.05
 
 
 @dataclass(frozen=True)
@@ -168,12 +170,13 @@ class MovingItems:
             for t in range(start, T):
                 top, left = corners[t]
                 seen = _paste(frames[t], item, int(top), int(left))
-                if seen > 0:
+                if seen > IN_VIEW * total:
                     labels[t] = self.labels[idx]
                     item_of[t] = k
                     ink[t] = seen
                     whole[t] = seen >= total - 1e-6
-                elif t > start and ink[t - 1] > 0:  # left: from here on this item is gone
+                elif t > start and ink[t - 1] > 0:  # left: from here on this item is gone (a sliver
+                    # of it may still show in this frame)
                     gone = t
                     break
             corners_all.append(corners)

@@ -35,9 +35,9 @@ def test_none_where_no_item_is_in_view_and_occluded_frames_keep_their_label():
     occluded_seen = 0
     for i in range(40):
         frames, labels, occluded = maker.clip(np.random.default_rng([1, i]))
-        # a frame labelled none holds no ink: only noise (at most a few bright pixels)
+        # a frame labelled none holds no item: noise, and at most a sliver (< 5% of its ink) of one
         for t in np.flatnonzero(labels == maker.none):
-            assert (frames[t] > 0.6).sum() < 5
+            assert (frames[t] > 0.6).sum() <= 0.05 * 16 * 16 + 3  # at most a sliver of an item leaving
         for t in np.flatnonzero(occluded):
             assert labels[t] != maker.none
             occluded_seen += 1
