@@ -13,7 +13,7 @@ MAX_FRAMES = 24
 
 def draw_frame_strip(clip, labels, probabilities, path, class_names=None, title: str | None = None):
     """Write the strip of ``clip`` (T, H, W) images or (T, D) vectors with the per-frame ``labels``
-    (names) and ``probabilities`` to ``path`` (.png, .svg or .pdf). Image clips longer than
+    (names) and ``probabilities`` (None: labels alone, e.g. the true ones) to ``path`` (.png, .svg or .pdf). Image clips longer than
     MAX_FRAMES show every k-th frame so that the strip stays readable."""
     clip = np.asarray(clip)
     if clip.ndim == 3:
@@ -25,7 +25,8 @@ def draw_frame_strip(clip, labels, probabilities, path, class_names=None, title:
             ax.imshow(clip[t], cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"{t}: {labels[t]}\n{probabilities[t]:.2f}", fontsize=7)
+            shown_p = "" if probabilities is None else f"\n{probabilities[t]:.2f}"
+            ax.set_title(f"{t}: {labels[t]}{shown_p}", fontsize=7)
     else:
         names = list(class_names) if class_names else sorted(set(labels))
         index = np.array([names.index(name) for name in labels])
