@@ -142,3 +142,16 @@ def test_bad_flags_exit_2(data, tmp_path, capsys, flags, message):
     out, err = capsys.readouterr()
     assert code == 2 and message in err.strip().splitlines()[-1] and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_resume_continues_exactly(data, tmp_path):
+    """8 steps in one go, and 4 + 4 with a resume between, end with the same parameters: the
+    batches' order and the noise generators are saved with the checkpoint."""
+    common = ["train", "--task", "draw", "--data", str(data / "pat.npz"), *SMALL, "--attention", "off",
+              "--eval-every", "4", "--threads", "1"]
+    assert main([*common, "--steps", "8", "--out", str(tmp_path / "one")]) == 0
+    assert main([*common, "--steps", "4", "--out", str(tmp_path / "two")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "two"), "--steps", "8"]) == 0
+    one = load_checkpoint(tmp_path / "one", prefer_best=False).params
+    two = load_checkpoint(tmp_path / "two", prefer_best=False).params
+    assert all(np.array_equal(one[k], two[k]) for k in one)
