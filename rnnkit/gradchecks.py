@@ -199,6 +199,9 @@ def run_all(seed: int = 0) -> list[dict]:
     from rnnkit.gradchecks_glimpse import run_glimpse  # RAM, DRAM: glimpse network, policy, whole models
 
     results.update(run_glimpse(rng))
+    from rnnkit.gradchecks_seq2seq import run_seq2seq  # the translation model, one per attention
+
+    results.update(run_seq2seq(rng))
     rows = []
     for (layer, param), (err, worst) in results.items():
         tol = tolerance(layer, param)
