@@ -125,14 +125,16 @@ def test_arrays_round_trip_between_the_engines():
 
 def test_dropout_only_when_training_and_the_model_learns():
     spec = Seq2SeqSpec(src_vocab=10, tgt_vocab=10, embed=8, hidden=16, cell="gru", attention="additive",
-                       dropout=0.3)
+                       dropout=0.3, layers=2)
     torch.manual_seed(0)
     twin = TorchSeq2Seq.create(spec, seed=0)
     batch = reversal(np.random.default_rng(0), 16)
     twin.eval()
     assert twin.loss(*batch)[0].item() == twin.loss(*batch)[0].item()
+    evaluated = twin.evaluate(*batch)[0]
     twin.train()
     assert twin.loss(*batch)[0].item() != twin.loss(*batch)[0].item()
+    assert twin.evaluate(*batch)[0] == evaluated  # evaluate never drops, whatever the module's mode
     opt = torch.optim.Adam(twin.parameters(), lr=0.02)
     first = None
     for _ in range(30):

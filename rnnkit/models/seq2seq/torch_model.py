@@ -11,7 +11,7 @@ H hidden size, K encoder directions. rnnkit/models/seq2seq/spec.py has the equat
     decoder  a loop of T steps over the explicit cells (Recurrent.step): input feeding makes the
              input at t depend on htilde_{t-1}, so no fused kernel can run the decoder in one
              call; the embedding's half of layer 0's input product is still done for all T steps
-             at once before the loop
+             at once before the loop (rnn, lstm, gru: their projection is x Wx + b)
     output   logits = dropout(htilde) W_out + out.b (N, T, Vt), one product for all steps
 
 Autograd does the backward; the parity tests hold it to the NumPy engine's hand-written one in
@@ -145,9 +145,27 @@ class TorchSeq2Seq(Translator, SharedArrays, nn.Module):
 
     # ---- decoder ------------------------------------------------------------------------------
 
-    def _step(self, x_t: Tensor, state, memory: Tensor, mask: Tensor, keys: Tensor | None):
-        """One decoder step from its input x_t (N, E + H): htilde (N, H), state, weights (N, S)."""
-        h, state = self.dec.rnn.step(x_t, state)
+    def _split_input(self) -> bool:
+        """Whether layer 0's input product is split in two: e_t's half for all T steps at once,
+        htilde_{t-1}'s half at each step. Exact for the cells whose projection is x Wx + b."""
+        return self.spec.input_feeding and self.dec.rnn.cells[0].fused_mode is not None
+
+    def _project0(self, x_t: Tensor) -> Tensor:
+        """Layer 0's projection of a whole step input x_t (N, D) -> (N, G*H)."""
+        return self.dec.rnn.cells[0].project(x_t[:, None])[:, 0]
+
+    def _step(self, p0: Tensor, state, memory: Tensor, mask: Tensor, keys: Tensor | None, training: bool):
+        """One decoder step from layer 0's projected input p0 (N, G*H): htilde (N, H), state,
+        weights (N, S). The stack's step as Recurrent.step computes it (dropout between layers when
+        ``training``), with layer 0's input product left to the caller."""
+        cells = self.dec.rnn.cells
+        new_state = [cells[0].step(p0, state[0])]
+        h = new_state[0][0]
+        for cell, prev in zip(cells[1:], state[1:]):
+            x = F.dropout(h, self.spec.dropout, training)
+            new_state.append(cell.step(cell.project(x[:, None])[:, 0], prev))
+            h = new_state[-1][0]
+        state = new_state
         if self.spec.attention == "none":
             return h, state, None
         if self.spec.attention == "additive":
@@ -176,10 +194,17 @@ class TorchSeq2Seq(Translator, SharedArrays, nn.Module):
         tmask = torch.arange(T, device=tgt_in.device)[None, :] < tgt_len[:, None]
         e = F.dropout(self.dec.embed(tgt_in.masked_fill(~tmask, PAD_ID)), spec.dropout, training)  # (N, T, E)
         feed = memory.new_zeros(N, spec.hidden)
+        split = self._split_input()
+        if split:  # e_t's half of layer 0's product (and its bias) for every step: one product
+            cell0 = self.dec.rnn.cells[0]
+            pe, W_feed = cell0.project(F.pad(e, (0, spec.hidden))).unbind(1), cell0.Wx[spec.embed:]
         htildes = []
-        for e_t in e.unbind(1):
-            x_t = torch.cat([e_t, feed], dim=1) if spec.input_feeding else e_t
-            feed, state, _ = self._step(x_t, state, memory, mask, keys)
+        for t, e_t in enumerate(e.unbind(1)):
+            if split:
+                p0 = pe[t] + feed @ W_feed
+            else:
+                p0 = self._project0(torch.cat([e_t, feed], dim=1) if spec.input_feeding else e_t)
+            feed, state, _ = self._step(p0, state, memory, mask, keys, training)
             htildes.append(feed)
         return self._logits(F.dropout(torch.stack(htildes, dim=1), spec.dropout, training))
 
@@ -238,7 +263,8 @@ class TorchSeq2Seq(Translator, SharedArrays, nn.Module):
         x_t = torch.cat([e, tensor(state["feed"])], dim=1) if self.spec.input_feeding else e
         rnn = [tuple(tensor(s) for s in layer) for layer in state["rnn"]]
         keys = tensor(state["keys"]) if "keys" in state else None
-        htilde, rnn, weights = self._step(x_t, rnn, tensor(state["values"]), tensor(state["mask"]), keys)
+        htilde, rnn, weights = self._step(self._project0(x_t), rnn, tensor(state["values"]), tensor(state["mask"]),
+                                          keys, training=False)
         log_probs = torch.log_softmax(self._logits(htilde).double(), dim=-1)
         new_state = dict(state, rnn=[tuple(self._numpy(s) for s in layer) for layer in rnn], feed=self._numpy(htilde))
         if weights is not None:
