@@ -23,6 +23,7 @@ pytest.importorskip("sacrebleu", reason="needs pip install -e '.[translate]'")
 
 from rnnkit.cli import main  # noqa: E402
 from rnnkit.data.parallel import bible_installed, load_parallel  # noqa: E402
+from rnnkit.data.subword import SubwordTokenizer  # noqa: E402
 from rnnkit.training.checkpoint import BEST, LATEST, load_checkpoint  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,6 +150,25 @@ def test_bad_input_is_one_line_and_exit_2(run, tsv, tmp_path, capsys, args, word
     assert code == 2 and words in err and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("rnnkit ")
     assert not (tmp_path / "out").exists()
+
+
+def test_resume_is_exact_and_reverse_swaps_the_languages(tsv, tmp_path):
+    """N steps then --resume to 2N: the same parameters, optimizer state and data position as 2N
+    steps in one run (dropout on, batches shuffled and bucketed); --reverse reads the columns the
+    other way."""
+    common = ["--threads", "1", "--dropout", "0.2", "--eval-every", "4", "--reverse"]
+    assert train(tsv, tmp_path / "whole", "--steps", "8", *common) == 0
+    assert train(tsv, tmp_path / "split", "--steps", "4", *common) == 0
+    assert main(["train", "--resume", str(tmp_path / "split"), "--steps", "8"]) == 0
+    whole, split = (load_checkpoint(tmp_path / name, prefer_best=False) for name in ("whole", "split"))
+    assert whole.meta["data_position"] == split.meta["data_position"]
+    for name, value in whole.arrays.items():
+        assert np.array_equal(value, split.arrays[name]), name
+    assert whole.task["options"]["reverse"] is True
+    # Reversed, the targets are the lower-case column: its tokenizer has pieces for "a b c" (the
+    # capitals' tokenizer would spell them in bytes).
+    target = SubwordTokenizer.from_json(whole.tokenizers["target"])
+    assert target.byte_pieces(target.encode("a b c")) == 0 and target.byte_pieces(target.encode("A B C")) > 0
 
 
 def run_without_torch(*argv):
