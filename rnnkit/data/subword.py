@@ -45,7 +45,8 @@ def _sentencepiece():
     try:
         import sentencepiece
     except ImportError:
-        raise UsageError(f"subword tokenizers need the sentencepiece package, which is not installed; {INSTALL}") from None
+        raise UsageError("subword tokenizers need the sentencepiece package, which is not installed; "
+                         f"{INSTALL}") from None
     return sentencepiece
 
 

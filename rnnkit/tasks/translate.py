@@ -114,7 +114,8 @@ class TranslateTask(Task):
         self.translator = Translator(self.source, self.target, options.max_len)
         self._encoded = {}
         src, tgt = self.encoded("train")
-        keep = [i for i, (s, t) in enumerate(zip(src, tgt)) if 1 <= s.size <= options.max_len and t.size <= options.max_len]
+        limit = options.max_len
+        keep = [i for i, (s, t) in enumerate(zip(src, tgt)) if 1 <= s.size <= limit and t.size <= limit]
         self.left_out = len(src) - len(keep)
         if len(keep) < cfg.batch:
             raise UsageError(f"the training split holds {len(keep)} pairs within --max-len {options.max_len}, "

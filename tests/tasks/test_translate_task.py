@@ -140,7 +140,8 @@ def test_an_overlong_sentence_is_truncated_with_a_warning(run, capsys):
     (["eval", "RUN", "--split", "all"], "train, val and test"),
     (["train", "--task", "sentiment", "--attention", "dot"], "--attention is a flag of --task translate"),
     (["train", "--task", "translate", "--data", "NOTAB", "--out", "OUT"], "line 3 has no tab"),
-    (["train", "--task", "translate", "--data", "TSV", "--src-vocab", "100", "--out", "OUT"], "src-vocab must be an integer >= 265"),
+    (["train", "--task", "translate", "--data", "TSV", "--src-vocab", "100", "--out", "OUT"],
+     "src-vocab must be an integer >= 265"),
 ], ids=["empty", "blank", "beam-0", "eval-beam-0", "bad-split", "foreign-flag", "no-tab", "tiny-vocab"])
 def test_bad_input_is_one_line_and_exit_2(run, tsv, tmp_path, capsys, args, words):
     notab = tmp_path / "notab.tsv"
