@@ -156,6 +156,11 @@ class TranslateTask(Task):
                 f"{len(self.source):,} source and {len(self.target):,} target pieces; {self.left_out:,} training "
                 f"pairs over --max-len {self.options.max_len} left out")
 
+    @property
+    def output_size(self) -> int:
+        """Vt, the outputs of every decoder step (the trainer's divergence check reads it)."""
+        return len(self.target)
+
     def spec_fields(self) -> dict:
         return {"src_vocab": len(self.source), "tgt_vocab": len(self.target), "bos_id": BOS, "eos_id": EOS}
 
