@@ -29,18 +29,23 @@ from rnnkit.numpy_engine.recurrent import StackCache, stack_backward, stack_forw
 from rnnkit.recurrent_spec import RecurrentSpec
 
 
-def stack_step_forward(x_t, state, params, spec: RecurrentSpec, prefix: str = "rnn.", rng=None):
+def stack_step_forward(x_t, state, params, spec: RecurrentSpec, prefix: str = "rnn.", rng=None, proj0_t=None):
     """Advance the stack by one step.
 
-    Inputs: x_t (N, D) floats; state a list with one tuple of (N, H) arrays per layer, ``(h,)`` or
-    ``(h, c)`` (None: zeros); params (shared model format names under ``prefix``); rng for dropout
-    between layers (None: none).
+    Inputs: x_t (N, D) floats (None when ``proj0_t`` is given); state a list with one tuple of
+    (N, H) arrays per layer, ``(h,)`` or ``(h, c)`` (None: zeros); params (shared model format names
+    under ``prefix``); rng for dropout between layers (None: none); proj0_t (N, G*H) layer 0's
+    projection x_t Wx + input bias, computed by the caller (it may be overwritten): a decoder
+    whose input is [known part; fed-back part] projects the known part for all steps at once.
     Returns: h_top (N, H) the top layer's output, the new state (same layout), and a cache.
     """
     if spec.bidirectional:
         raise ValueError("a step runs one direction: a bidirectional stack needs the whole sequence "
                          "(use stack_forward)")
-    y, new_state, cache = stack_forward(x_t[None], state, params, spec, prefix=prefix, rng=rng)
+    if proj0_t is not None:
+        y, new_state, cache = stack_forward(None, state, params, spec, prefix=prefix, rng=rng, proj0=proj0_t[None])
+    else:
+        y, new_state, cache = stack_forward(x_t[None], state, params, spec, prefix=prefix, rng=rng)
     return y[0], new_state, cache
 
 
@@ -51,8 +56,9 @@ def stack_step_backward(dh_top, dstate_next, cache: StackCache, params, grads: d
     returned (what the next step's backward gave back, like the state; None: zeros); the step's
     cache; params; grads, a dict to which every parameter's gradient of this step is added (a
     missing name starts at zero).
-    Returns: dx_t (N, D) gradient on the step's input, and dstate_prev, the gradient on the state
-    the step read (a list of tuples like the state).
+    Returns: dx_t (N, D) gradient on the step's input (dproj0_t (N, G*H) when the forward step was
+    given ``proj0_t``; the caller then owns layer 0's dWx), and dstate_prev, the gradient on the
+    state the step read (a list of tuples like the state).
     """
     step_grads: dict = {}
     # A fresh (1, N, H) array: stack_backward overwrites its upstream gradient.

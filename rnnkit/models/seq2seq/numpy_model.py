@@ -7,7 +7,8 @@ composes the shared pairs:
     encoder  src -> dropout(enc.embed.W[src^T]) (S, N, E) -> stack_forward with src_len
              -> memory (N, S, K*H), final states                 rnnkit/numpy_engine/recurrent.py
     bridge   h0_l = tanh(s_l bridge.l.W + bridge.l.b), s_l = [h_fwd; h_rev] of encoder layer l
-    decoder  T steps of numpy_decoder.decoder_step_forward (teacher forcing: it reads tgt_in)
+    decoder  the embedded tgt_in's half of layer 0's input product for all T steps at once, then
+             T steps of numpy_decoder.decoder_step_forward (teacher forcing: it reads tgt_in)
              -> htilde (N, T, H) -> dropout -> logits = . W_out + out.b (N, T, Vt)
     loss     temporal_softmax_loss(logits, tgt_out, mask, average="tokens")   nats per target token
 
@@ -26,7 +27,8 @@ import numpy as np
 
 from rnnkit.models.numpy_base import NumpyModel
 from rnnkit.models.seq2seq.batch import check_batch, check_ids, length_mask
-from rnnkit.models.seq2seq.numpy_decoder import Memory, decoder_step_backward, decoder_step_forward
+from rnnkit.models.seq2seq.numpy_decoder import (Memory, decoder_step_backward, decoder_step_forward, project_inputs,
+                                                  project_inputs_backward)
 from rnnkit.models.seq2seq.translate import Translator
 from rnnkit.models.seq2seq.spec import PAD_ID
 from rnnkit.numpy_engine.attention import project_keys_backward, project_keys_forward
@@ -137,38 +139,39 @@ class Seq2Seq(Translator, NumpyModel):
         tmask = length_mask(tgt_len, T)
         tgt_in = np.where(tmask, tgt_in, PAD_ID)
         e, e_dropout = dropout_forward(p["dec.embed.W"][tgt_in], spec.dropout, rng)  # (N, T, E)
+        pe = project_inputs(e, p, spec)  # (N, T, G*H) one product for all steps
         feed = np.zeros((N, spec.hidden), dtype=self.dtype)
         caches, htildes = [], np.empty((N, T, spec.hidden), dtype=self.dtype)
         for t in range(T):
-            feed, state, _, cache = decoder_step_forward(e[:, t], feed, state, memory, p, spec, rng)
+            feed, state, _, cache = decoder_step_forward(pe[:, t], feed, state, memory, p, spec, rng)
             htildes[:, t] = feed
             caches.append(cache)
         top, out_dropout = dropout_forward(htildes, spec.dropout, rng)
         W = self._output_weight()
         logits = (top.reshape(N * T, -1) @ W).reshape(N, T, -1)
         logits += p["out.b"]
-        return logits, (memory, enc, tgt_in, tmask, e_dropout, caches, top, out_dropout, W)
+        return logits, (memory, enc, tgt_in, tmask, e, e_dropout, caches, top, out_dropout, W)
 
     def backward(self, dlogits, cache) -> dict:
         """Gradients of every parameter given dlogits (N, T, Vt)."""
         p, spec = self.params, self.spec
-        memory, enc, tgt_in, tmask, e_dropout, caches, top, out_dropout, W = cache
+        memory, enc, tgt_in, tmask, e, e_dropout, caches, top, out_dropout, W = cache
         N, T, V = dlogits.shape
         d2 = dlogits.reshape(N * T, V)
         grads = {"out.b": d2.sum(axis=0)}
         dW = top.reshape(N * T, -1).T @ d2
         dhtildes = dropout_backward((d2 @ W.T).reshape(N, T, -1), out_dropout)
-        de = np.empty((N, T, spec.embed), dtype=self.dtype)
+        dpe = np.empty((N, T, p["dec.rnn.0.Wx"].shape[1]), dtype=self.dtype)  # (N, T, G*H)
         dfeed = np.zeros((N, spec.hidden), dtype=self.dtype)
         dstate = dvalues = dkeys_proj = None
         for t in range(T - 1, -1, -1):
-            de[:, t], dfeed, dstate, dv_t, dk_t = decoder_step_backward(
+            dpe[:, t], dfeed, dstate, dv_t, dk_t = decoder_step_backward(
                 dhtildes[:, t] + dfeed, dstate, caches[t], memory, p, spec, grads)
             if dv_t is not None:
                 dvalues = dv_t if dvalues is None else dvalues + dv_t
             if dk_t is not None:
                 dkeys_proj = dk_t if dkeys_proj is None else dkeys_proj + dk_t
-        de = dropout_backward(de, e_dropout)
+        de = dropout_backward(project_inputs_backward(dpe, e, p, spec, grads), e_dropout)
         grads["dec.embed.W"] = scatter_add_rows(tgt_in[tmask], de[tmask], spec.tgt_vocab)
         self._output_backward(dW, grads)
         self._encode_backward(dvalues, dkeys_proj, dstate, enc, grads)
@@ -221,8 +224,8 @@ class Seq2Seq(Translator, NumpyModel):
         step's weights (absent without attention)."""
         p, spec = self.params, self.spec
         memory = Memory(state["values"], state["mask"], state.get("keys"))
-        e = p["dec.embed.W"][np.asarray(prev_ids)]
-        htilde, rnn, weights, _ = decoder_step_forward(e, state["feed"], state["rnn"], memory, p, spec)
+        pe = project_inputs(p["dec.embed.W"][np.asarray(prev_ids)], p, spec)
+        htilde, rnn, weights, _ = decoder_step_forward(pe, state["feed"], state["rnn"], memory, p, spec)
         logits = htilde @ self._output_weight() + p["out.b"]
         new_state = dict(state, rnn=rnn, feed=htilde)
         if weights is not None:
