@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnkit.errors import UsageError
 from rnnkit.models.seq2seq.batch import check_ids
 from rnnkit.models.seq2seq.spec import PAD_ID, Seq2SeqSpec
 from rnnkit.models.seq2seq.translate import Translator
@@ -90,7 +91,6 @@ class TorchSeq2Seq(Translator, SharedArrays, nn.Module):
             self.comb = Affine(KH + H, H)
         self.out = _TiedOutput(spec) if spec.tie_embeddings else Affine(H, spec.tgt_vocab)
         if self.options.path == "fused" and not fusable(list(self.enc.rnn)):
-            from rnnkit.errors import UsageError
             raise UsageError(f"PyTorch has no fused kernel for {spec.cell!r} cells")
 
     @property
