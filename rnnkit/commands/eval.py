@@ -126,6 +126,15 @@ def _draw(args, checkpoint, runtime) -> dict:
 EVALUATORS["draw"] = _draw
 
 
+def _vqa(args, checkpoint, runtime) -> dict:
+    from rnnkit.tasks.vqa_cli import evaluate_command
+
+    return evaluate_command(args, checkpoint, runtime)
+
+
+EVALUATORS["vqa"] = _vqa
+
+
 def run(args) -> int:
     checkpoint, runtime = load_runtime(args)
     task = checkpoint.task.get("name")
@@ -151,6 +160,10 @@ def run(args) -> int:
         print(f"bound {result['nll_nats']:.2f} nats per image (reconstruction {result['recon_nats']:.2f}, KL "
               f"{result['kl_nats']:.2f}) over {result['count']:,} images of {result['data']} ({result['split']}); "
               f"checkpoint {checkpoint.path}")
+    elif task == "vqa":
+        from rnnkit.tasks.vqa_cli import describe
+
+        print(f"{describe(result)}; checkpoint {checkpoint.path}")
     elif task == "glimpse":
         print(f"error {result['error']:.4f} (digits {result['digit_error']:.4f}), loss {result['loss']:.4f} nats over "
               f"{result['count']:,} images of {result['data']} ({result['split']}); checkpoint {checkpoint.path}")

@@ -38,7 +38,8 @@ def add_arguments(p) -> None:
                    help="glimpse: draw the path of glimpses over each image (FILE, then FILE-2, ... for more images)")
     p.add_argument("--beam", type=positive_int, default=5, help="translate: beam size, 1 = greedy (default: 5)")
     p.add_argument("--attention-png", metavar="FILE",
-                   help="translate: draw the attention matrix of each input (source against output pieces)")
+                   help="translate: draw the attention matrix of each input (source against output pieces); "
+                        "vqa: draw each attention hop over the image")
     p.add_argument("--strip-png", metavar="FILE",
                    help="frames: draw each clip's frames with the label predicted for each (a per-frame strip)")
 
@@ -141,6 +142,10 @@ def run(args) -> int:
     inputs = read_inputs(args)
     checkpoint, runtime = load_runtime(args)
     task = checkpoint.task.get("name")
+    if task == "vqa":  # pairs of an image and a question (rnnkit/tasks/vqa_cli.py)
+        from rnnkit.tasks.vqa_cli import predict_command
+
+        return predict_command(checkpoint, runtime, inputs, args)
     if task not in PREDICTORS:
         raise UsageError(f"{checkpoint.path} was trained on task {task!r}, which this rnnkit cannot run")
     for text, result in zip(inputs, PREDICTORS[task](checkpoint, runtime, inputs, args)):

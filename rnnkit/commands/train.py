@@ -97,6 +97,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="sentiment: dropout of the embedded words before the first layer (default: 0.3)")
     model.add_argument("--pool", choices=("last", "mean", "max"),
                        help="sentiment: the final state, or the mean or max of the states over time (default: max)")
+    model.add_argument("--hops", type=positive_int,
+                       help="vqa: attention hops over the image grid, as in stacked attention networks (default: 2)")
     model.add_argument("--frame-alone", action="store_true", default=None,
                        help="frames: label each frame from itself alone, no recurrence (the baseline)")
     model.add_argument("--clip-len", type=positive_int,
@@ -148,6 +150,8 @@ def _given(args, names) -> dict:
 
 def _check_flags_fit(args, task) -> None:
     """A flag of another task is a mistake worth saying (--pool with --task charlm)."""
+    if getattr(args, "hops", None) is not None and task.name != "vqa":
+        raise UsageError(f"--hops is a flag of --task vqa, not of --task {task.name}")
     for flag, owner in (("mode", "charlm"), ("val_fraction", "charlm"), ("seq_len", "charlm"), ("highway", "charlm"),
                         ("eval_chars", "charlm"), ("tokens", "sentiment"), ("max_len", "sentiment"),
                         ("min_count", "sentiment"), ("bidirectional", "sentiment"), ("pool", "sentiment"),
