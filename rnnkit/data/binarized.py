@@ -7,7 +7,7 @@
     mnist-two-digits   60x60 canvases, each holding two real MNIST digits at random places (the
                        pixelwise maximum where they overlap): 20,000 / 2,000 / 2,000, the training
                        canvases made of training digits and the test canvases of test digits
-    FILE.npz           arrays ``train``, ``val`` (optional) and ``test``, (n, B, A) in [0, 1]
+    FILE.npz           arrays ``train``, ``val`` (optional: ``test`` stands in) and ``test``, (n, B, A) in [0, 1]
 
 Binarisation is stochastic, as in the DRAW paper: pixel value p in [0, 1] becomes 1 with
 probability p. It is done once, with :data:`SEED`, and cached as

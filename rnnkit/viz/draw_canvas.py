@@ -4,7 +4,8 @@ steps (GIF), with the write window drawn on every frame when the model attends. 
 temporary name and renamed, so an error never leaves half a picture.
 
 The window of a step is the square its n x n filter centres span: centre (gX, gY), side
-(n - 1) delta (rnnkit/models/draw/filterbank.py), drawn one pixel wider than that in red.
+(n - 1) delta (rnnkit/models/draw/filterbank.py), drawn one pixel wider than that in red, clipped
+to its tile.
 """
 
 from __future__ import annotations
@@ -47,9 +48,10 @@ def _window_boxes(windows, write_n: int, cols: int, B: int, A: int, scale: int):
     for k, (gx, gy, delta, _, _) in enumerate(np.asarray(windows)):
         r, c = divmod(k, cols)
         half = (write_n - 1) / 2 * delta + 0.5
-        x0, x1 = c * (A + GAP) + gx - half, c * (A + GAP) + gx + half + 1
-        y0, y1 = r * (B + GAP) + gy - half, r * (B + GAP) + gy + half + 1
-        boxes.append(tuple(v * scale for v in (x0, y0, x1, y1)))
+        # clipped to the tile: a window wider than the image would run over its neighbours
+        x0, x1 = np.clip([gx - half, gx + half + 1], 0, A) + c * (A + GAP)
+        y0, y1 = np.clip([gy - half, gy + half + 1], 0, B) + r * (B + GAP)
+        boxes.append(tuple(float(v) * scale for v in (x0, y0, x1 - 1 / scale, y1 - 1 / scale)))
     return boxes
 
 
