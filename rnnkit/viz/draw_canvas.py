@@ -92,8 +92,9 @@ def save_canvas_gif(canvases, path, windows=None, write_n: int = 0, cols: int | 
     frames = []
     for t in range(T):
         tile = grid(canvases[t], cols)
-        frame = Image.fromarray(tile).resize((tile.shape[1] * scale, tile.shape[0] * scale), Image.NEAREST).convert("RGB")
-        if windows is not None:
+        frame = Image.fromarray(tile).resize((tile.shape[1] * scale, tile.shape[0] * scale), Image.NEAREST)
+        if windows is not None:  # grey frames otherwise: a GIF of one channel is far smaller
+            frame = frame.convert("RGB")
             draw = ImageDraw.Draw(frame)
             for box in _window_boxes(windows[t], write_n, cols, B, A, scale):
                 draw.rectangle(box, outline=WINDOW_COLOUR, width=1)
