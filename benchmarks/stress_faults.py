@@ -16,8 +16,10 @@ group of its own (the character model of the issue: ``--hidden 64 --seq-len 32 -
 training time, after the "training" line, the window shrunk whenever a run finished first; 1 in
 10: from the start, during set-up; half to the whole group as a terminal's Ctrl-C does, half to the
 main process only), and waits up to 60 s.
-A Ctrl-C in the first half second, while Python still imports rnnkit's modules, is Python's own
-(a KeyboardInterrupt traceback; nothing has been written): such trials are counted apart.
+A Ctrl-C while the command imports its modules ends it with one line ("interrupted while starting;
+nothing was saved", exit 130). One in the first hundredths of a second, while the Python interpreter
+itself starts (longer on a busy machine), is Python's own (a KeyboardInterrupt traceback; nothing has
+been written): such trials are counted apart.
 Then it resumes the run to its 400 steps and compares the final parameters with those of one
 uninterrupted run, bit for bit. A trial fails if the run hangs, prints a traceback, leaves a
 process or a temporary behind, exits with another code than 130 (or 0 when it had finished), or
@@ -95,12 +97,13 @@ def ctrl_c(work: Path, name: str, argv, trials: int, env, rng) -> dict:
         if trial["hung"]:
             problems.append("hung")
         if _while_importing(trial, run):
-            # Python's own Ctrl-C while it imports rnnkit (the first half second), before any of
-            # rnnkit's code runs: a traceback, nothing written. Counted apart, not hidden.
-            counts["interrupted while Python imported rnnkit (its traceback; nothing written)"] += 1
+            # Python's own Ctrl-C while the interpreter starts, before rnnkit's command runs (a few
+            # hundredths of a second; longer on a busy machine): a traceback, nothing written.
+            # Counted apart, not hidden.
+            counts["interrupted while Python started (its traceback; nothing written)"] += 1
             seconds.append(time.monotonic() - started)
             print(f"  {name} trial {i + 1}/{trials}: delay {delay:.2f}s (setup) -> interrupted while Python "
-                  "imported rnnkit", flush=True)
+                  "started", flush=True)
             continue
         if trial["traceback"]:
             problems.append("traceback")

@@ -5,17 +5,39 @@ The NumPy engine (``rnnkit.numpy_engine``) is the hand-written reference; the Py
 (``rnnkit.tasks``) train through one trainer. Both engines read and write one model format.
 """
 
-from rnnkit.config import TrainConfig
-from rnnkit.data import Vocab, load_corpus
-from rnnkit.errors import UsageError
-from rnnkit.generate import generate
-from rnnkit.models.charlm.spec import CharLMSpec
-from rnnkit.models.classifier.spec import ClassifierSpec
-from rnnkit.recurrent_spec import RecurrentSpec
-from rnnkit.runtime import make_runtime
-from rnnkit.training.checkpoint import load_checkpoint, save_checkpoint
+# Names are imported when first used (PEP 562), not with the package: ``import rnnkit`` and the
+# ``rnnkit`` command then start without NumPy, so the command can take over Ctrl-C (and answer it
+# with one line) before anything heavy is imported. ``from rnnkit import TrainConfig`` works as before.
+_LAZY = {
+    "TrainConfig": "rnnkit.config",
+    "Vocab": "rnnkit.data",
+    "load_corpus": "rnnkit.data",
+    "UsageError": "rnnkit.errors",
+    "generate": "rnnkit.generate",
+    "CharLMSpec": "rnnkit.models.charlm.spec",
+    "ClassifierSpec": "rnnkit.models.classifier.spec",
+    "RecurrentSpec": "rnnkit.recurrent_spec",
+    "make_runtime": "rnnkit.runtime",
+    "load_checkpoint": "rnnkit.training.checkpoint",
+    "save_checkpoint": "rnnkit.training.checkpoint",
+}
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # once imported, an ordinary attribute
+        return value
+    raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "CharLMSpec", "ClassifierSpec", "RecurrentSpec", "TrainConfig", "UsageError", "Vocab", "generate", "load_checkpoint", "load_corpus",

@@ -407,3 +407,23 @@ def test_python_dash_m_rnnkit_bad_input(run):
     assert "rnnkit sample: error:" in proc.stderr and "'Q'" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+def test_import_rnnkit_is_light_so_the_command_owns_ctrl_c_early():
+    """``import rnnkit`` (what the console script runs first) imports no NumPy: the command's own
+    Ctrl-C handling starts before the slow imports, not after them."""
+    code = "import sys, rnnkit, rnnkit.cli; print('numpy' in sys.modules); print(rnnkit.TrainConfig.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "TrainConfig"]
+
+
+def test_a_ctrl_c_while_the_command_starts_is_one_line(monkeypatch, capsys):
+    from rnnkit import cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert cli.main(["train"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "rnnkit: interrupted while starting; nothing was saved"
