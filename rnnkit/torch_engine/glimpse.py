@@ -1,6 +1,7 @@
 """The glimpse sensor in the torch engine: the twin of rnnkit/numpy_engine/glimpse.py (whose
 docstring has the definition: k patches of sides g f^i around a location in [-1, 1]^2, integer
-corners floor(c - s/2 + 1/2), zeros outside the image, each reduced to g x g by block means).
+corners floor(c - s/2 + 1/2), zeros outside the image, each reduced to g x g by block means, taken
+from a float64 summed-area table made once for all of a forward pass's glimpses).
 
 Dimensions: N batch, S image side, g patch side, k scales. Like the NumPy sensor it carries no
 gradient to the location (the corners are integers): the location is an action trained by
@@ -20,23 +21,38 @@ def patch_corners(loc: Tensor, size: int, side: int) -> Tensor:
     return torch.floor(centre - side / 2.0 + 0.5).long()
 
 
-def glimpse_sensor(images: Tensor, loc: Tensor, patch: int, scales: int, factor: int = 2) -> Tensor:
-    """images (N, S, S), loc (N, 2) (row, column; clipped to [-1, 1]) -> rho (N, k, g, g)."""
+def prepare_retina(images: Tensor, patch: int, scales: int, factor: int = 2):
+    """(padded, table, pad): the images zero-padded for the sensor and, with scales > 1, their
+    float64 summed-area table (N, P + 1, P + 1), table[n, r, c] = sum of padded[n, :r, :c]."""
+    pad = patch * factor ** (scales - 1) // 2 + 1
+    padded = F.pad(images.detach(), (pad, pad, pad, pad))
+    table = None
+    if scales > 1:
+        table = F.pad(padded.to(torch.float64).cumsum(1).cumsum(2), (1, 0, 1, 0))
+    return padded, table, pad
+
+
+def glimpse_sensor(images: Tensor, loc: Tensor, patch: int, scales: int, factor: int = 2, retina=None) -> Tensor:
+    """images (N, S, S), loc (N, 2) (row, column; clipped to [-1, 1]) -> rho (N, k, g, g); ``retina``:
+    :func:`prepare_retina`'s result, made once for the T glimpses of a forward pass."""
     N, S, _ = images.shape
-    largest = patch * factor ** (scales - 1)
-    pad = largest // 2 + 1
-    padded = F.pad(images, (pad, pad, pad, pad))
+    padded, table, pad = retina or prepare_retina(images, patch, scales, factor)
     loc = loc.detach().clamp(-1.0, 1.0)
     rows = torch.arange(N, device=images.device)[:, None, None]
     out = []
     for i in range(scales):
         block = factor ** i
-        side = patch * block
-        corner = patch_corners(loc, S, side) + pad                                        # (N, 2)
-        span = torch.arange(side, device=images.device)
-        r, c = corner[:, 0, None] + span, corner[:, 1, None] + span                       # (N, s)
-        window = padded[rows, r[:, :, None], c[:, None, :]]                               # (N, s, s)
-        out.append(window.reshape(N, patch, block, patch, block).mean(dim=(2, 4)))
+        corner = patch_corners(loc, S, patch * block) + pad                              # (N, 2)
+        if block == 1:
+            span = torch.arange(patch, device=images.device)
+            r, c = corner[:, 0, None] + span, corner[:, 1, None] + span                   # (N, g)
+            out.append(padded[rows, r[:, :, None], c[:, None, :]])
+            continue
+        edges = torch.arange(patch + 1, device=images.device) * block
+        r, c = corner[:, 0, None] + edges, corner[:, 1, None] + edges                     # (N, g + 1)
+        sums = table[rows, r[:, :, None], c[:, None, :]]                                  # (N, g + 1, g + 1)
+        blocks = sums[:, 1:, 1:] - sums[:, :-1, 1:] - sums[:, 1:, :-1] + sums[:, :-1, :-1]
+        out.append((blocks / (block * block)).to(images.dtype))
     return torch.stack(out, dim=1)
 
 

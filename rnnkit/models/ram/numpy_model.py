@@ -33,7 +33,7 @@ import numpy as np
 
 from rnnkit.models.numpy_base import NumpyModel
 from rnnkit.models.ram import parts
-from rnnkit.numpy_engine.glimpse import clip_locations, coarse_view, glimpse_sensor
+from rnnkit.numpy_engine.glimpse import clip_locations, coarse_view, glimpse_sensor, prepare_retina
 from rnnkit.numpy_engine.losses import cross_entropy_sum, log_softmax, softmax_loss
 from rnnkit.numpy_engine.recurrent import zero_state
 from rnnkit.numpy_engine.step import stack_step_backward, stack_step_forward
@@ -112,9 +112,10 @@ class RAM(NumpyModel):
             loc = self._emit(c, _at(noise, 0), _at(locations, 0), trace)
         else:
             loc = np.zeros((N, 2), self.dtype)
+        retina = prepare_retina(images, spec.patch, spec.scales, spec.scale_factor)  # once for T glimpses
         for t in range(spec.steps):
             trace.locs[:, t] = loc
-            rho = glimpse_sensor(images, loc, spec.patch, spec.scales, spec.scale_factor)
+            rho = glimpse_sensor(images, loc, spec.patch, spec.scales, spec.scale_factor, retina)
             g, gcache = parts.glimpse_net_forward(rho, loc, p)
             h1, state1, c1 = stack_step_forward(g, state1, p, spec.core, "rnn.")
             trace.glimpse.append(gcache)

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from rnnkit.models.ram.numpy_model import sampled_locations
 from rnnkit.models.ram.spec import RAMSpec
 from rnnkit.torch_engine.arrays import SharedArrays
-from rnnkit.torch_engine.glimpse import coarse_view, glimpse_sensor
+from rnnkit.torch_engine.glimpse import coarse_view, glimpse_sensor, prepare_retina
 from rnnkit.torch_engine.layers import Affine
 from rnnkit.torch_engine.losses import cross_entropy_sum, softmax_loss
 from rnnkit.torch_engine.recurrent import Recurrent
@@ -113,9 +113,10 @@ class TorchRAM(SharedArrays, nn.Module):
             loc = self._emit(c, draw, 0, trace)
         else:
             loc = images.new_zeros(N, 2)
+        retina = prepare_retina(images, spec.patch, spec.scales, spec.scale_factor)  # once for T glimpses
         for t in range(spec.steps):
             trace["locs"].append(loc)
-            rho = glimpse_sensor(images, loc, spec.patch, spec.scales, spec.scale_factor)
+            rho = glimpse_sensor(images, loc, spec.patch, spec.scales, spec.scale_factor, retina)
             h1, state1 = self.rnn.step(self.glimpse(rho, loc), state1)
             e = h1
             if spec.dram:
