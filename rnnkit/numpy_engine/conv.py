@@ -93,8 +93,12 @@ def relu_backward(dout, positive):
 
 @dataclass
 class PoolCache:
-    argmax: np.ndarray     # (N, H/2, W/2, C) which of the window's 4 entries won, 0..3 row-major
+    winners: tuple         # 4 boolean (N, H/2, W/2, C): which window entry (a, b) in row-major order won
     x_shape: tuple         # (N, H, W, C)
+
+
+#: The four entries of a 2 x 2 window, in row-major order: (row offset, column offset).
+_OFFSETS = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 
 def max_pool2x2_forward(x):
@@ -104,15 +108,20 @@ def max_pool2x2_forward(x):
 
     Inputs: x (N, H, W, C) with H and W even.
     Returns: out (N, H/2, W/2, C), and a cache. Ties go to the first entry in row-major order
-    within the window, as torch's max_pool2d chooses.
+    within the window, as torch's max_pool2d chooses. The four entries are strided views of x,
+    so nothing is copied but the output and the winners' masks.
     """
     N, H, W, C = x.shape
     if H % 2 or W % 2:
         raise ValueError(f"2x2 pooling needs an even height and width, got {H} x {W}")
-    windows = x.reshape(N, H // 2, 2, W // 2, 2, C).transpose(0, 1, 3, 5, 2, 4).reshape(N, H // 2, W // 2, C, 4)
-    argmax = windows.argmax(axis=-1)
-    out = np.take_along_axis(windows, argmax[..., None], axis=-1)[..., 0]
-    return out, PoolCache(argmax, x.shape)
+    views = [x[:, a::2, b::2] for a, b in _OFFSETS]
+    out = np.maximum(np.maximum(views[0], views[1]), np.maximum(views[2], views[3]))
+    winners, taken = [], np.zeros(out.shape, bool)
+    for v in views:
+        won = (v == out) & ~taken
+        taken |= won
+        winners.append(won)
+    return out, PoolCache(tuple(winners), x.shape)
 
 
 def max_pool2x2_backward(dout, cache: PoolCache):
@@ -120,7 +129,7 @@ def max_pool2x2_backward(dout, cache: PoolCache):
 
     Inputs: dout (N, H/2, W/2, C). Returns: dx (N, H, W, C).
     """
-    N, H, W, C = cache.x_shape
-    dwin = np.zeros((N, H // 2, W // 2, C, 4), dtype=dout.dtype)
-    np.put_along_axis(dwin, cache.argmax[..., None], dout[..., None], axis=-1)
-    return dwin.reshape(N, H // 2, W // 2, C, 2, 2).transpose(0, 1, 4, 2, 5, 3).reshape(N, H, W, C)
+    dx = np.zeros(cache.x_shape, dtype=dout.dtype)
+    for (a, b), won in zip(_OFFSETS, cache.winners):
+        dx[:, a::2, b::2] = dout * won
+    return dx
