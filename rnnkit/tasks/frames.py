@@ -117,6 +117,9 @@ class FramesTask(Task):
         task = cls(cfg, options)
         if list(task.labels.names) != list(checkpoint.task.get("labels", task.labels.names)):
             raise UsageError(f"{cfg.data} has other labels than the model was trained on")
+        if tuple(task.source.frame_shape) != tuple(checkpoint.spec.frame_shape()):
+            raise UsageError(f"{cfg.data} has frames of {'x'.join(map(str, task.source.frame_shape))}, but the model "
+                             f"reads frames of {'x'.join(map(str, checkpoint.spec.frame_shape()))}")
         return task
 
     def describe(self) -> str:

@@ -104,6 +104,9 @@ def test_bad_input_is_one_line_and_exit_code_2(cue_clips, tmp_path, capsys, monk
     np.save(tmp_path / "wide.npy", np.zeros((5, D + 1)))
     np.save(tmp_path / "empty.npy", np.zeros((0, D)))
     (tmp_path / "junk.npy").write_bytes(b"not an array")
+    wrong = tmp_path / "wide.npz"  # clips whose frames the model cannot read
+    np.savez(wrong, frames=np.zeros((20, T, D + 1)), labels=np.zeros((20, T), int),
+             class_names=np.array(["red", "green", "blue"]))
     cases = [
         (["predict", out, tmp_path / "wide.npy"], "frames of 5, but this model reads frames of 4"),
         (["predict", out, tmp_path / "empty.npy"], "empty clip"),
@@ -113,6 +116,7 @@ def test_bad_input_is_one_line_and_exit_code_2(cue_clips, tmp_path, capsys, monk
         (["train", "--task", "frames", "--image-size", "60", "--out", tmp_path / "x"], "multiple of 8"),
         (["train", "--task", "sentiment", "--frame-alone", "--out", tmp_path / "x"], "--frame-alone is a flag of"),
         (["eval", out, "--split", "train"], "val or test"),
+        (["eval", out, "--data", wrong], "has frames of 5"),
     ]
     monkeypatch.setenv("RNNKIT_DATA", str(tmp_path / "no-data"))
     cases += [(["train", "--task", "frames", "--data", "watch", "--out", tmp_path / "x"], "seglearn==1.2.5"),
