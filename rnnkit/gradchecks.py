@@ -202,6 +202,10 @@ def run_all(seed: int = 0) -> list[dict]:
     from rnnkit.gradchecks_seq2seq import run_seq2seq  # the translation model, one per attention
 
     results.update(run_seq2seq(rng))
+    from rnnkit.models.vqa.gradcheck import check_vqa  # VQA: encoder, question LSTM, hops, head, dgrid
+
+    for hops in (1, 2):
+        results.update(check_vqa(rng, hops))
     rows = []
     for (layer, param), (err, worst) in results.items():
         tol = tolerance(layer, param)
