@@ -47,11 +47,15 @@ def check_glimpse_net(rng) -> dict:
 
 def check_policy(rng) -> dict:
     H = 5
-    inputs = {"e": rng.standard_normal((N, H)), "W": rng.standard_normal((H, 2)) * 0.5, "b": rng.standard_normal(2) * 0.5}
+    inputs = {"e": rng.standard_normal((N, H)), "W": rng.standard_normal((H, 2)) * 0.5,
+              "b": rng.standard_normal(2) * 0.5}
     dout = rng.standard_normal((N, 2))
     _, _, cache = parts.policy_forward(inputs["e"], inputs["W"], inputs["b"], 0.1)
     analytic = dict(zip(("e", "W", "b"), parts.policy_backward(dout, cache, inputs["W"])))
-    f = lambda _: float(np.sum(parts.policy_forward(inputs["e"], inputs["W"], inputs["b"], 0.1)[1] * dout))  # noqa: E731
+
+    def f(_):
+        return float(np.sum(parts.policy_forward(inputs["e"], inputs["W"], inputs["b"], 0.1)[1] * dout))
+
     return {("location_policy", k): _compare(analytic[k], eval_numerical_gradient(f, v)) for k, v in inputs.items()}
 
 

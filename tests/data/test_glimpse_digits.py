@@ -62,7 +62,7 @@ def test_squares_label_is_the_quadrant_of_the_square():
 
 
 def test_evaluation_images_are_fixed_by_the_seed():
-    a, b, c = fake_data("mnist-cluttered", seed=0), fake_data("mnist-cluttered", seed=0), fake_data("mnist-cluttered", seed=1)
+    a, b, c = (fake_data("mnist-cluttered", seed=s) for s in (0, 0, 1))
     np.testing.assert_array_equal(a.images("test")[0], b.images("test")[0])
     assert not np.array_equal(a.images("test")[0], c.images("test")[0])
     assert not np.array_equal(a.images("val")[0], a.images("test")[0])

@@ -45,8 +45,8 @@ def test_parameter_names_and_shapes_are_the_spec():
         assert all(np.array_equal(arrays[k], v) for k, v in again.to_arrays().items())
 
 
-@pytest.mark.parametrize("fields", [dict(), dict(cell="rnn", loc_grad=False), dict(dram=True, digits=2, cell="gru"),
-                                    dict(dram=True, digits=2, glimpses=3)])
+@pytest.mark.parametrize("fields", [dict(), dict(cell="rnn", loc_grad=False),
+                                    dict(dram=True, digits=2, cell="gru"), dict(dram=True, digits=2, glimpses=3)])
 def test_float64_parity_with_the_numpy_engine(fields):
     spec = spec_of(**fields)
     numpy_model, torch_model = pair(spec)
