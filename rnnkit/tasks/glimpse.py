@@ -87,9 +87,9 @@ class GlimpseTask(Task):
             cfg = replace(cfg, data=data)
         task = cls(cfg, given=set(checkpoint.spec.to_json()))
         if task.data.kind.size != checkpoint.spec.image_size or task.data.kind.digits != checkpoint.spec.digits:
-            raise UsageError(f"{cfg.data} has {task.data.kind.size} x {task.data.kind.size} images of "
-                             f"{task.data.kind.digits} digit(s); the model reads {checkpoint.spec.image_size} x "
-                             f"{checkpoint.spec.image_size} images of {checkpoint.spec.digits}")
+            k, spec = task.data.kind, checkpoint.spec
+            raise UsageError(f"{cfg.data} has {k.size} x {k.size} images of {k.digits} digit(s); the model reads "
+                             f"{spec.image_size} x {spec.image_size} images of {spec.digits} digit(s)")
         return task
 
     def describe(self) -> str:
