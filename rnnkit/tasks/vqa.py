@@ -1,8 +1,7 @@
 """Visual question answering: answer a question about an image (easy-VQA).
 
 Data (rnnkit/data/sources/easy_vqa.py): ``easy-vqa``, 4,000 training and 1,000 test images of
-64x64 RGB, 38,575 / 9,673 questions, 13 answers; or the package's ``data`` folder or wheel given
-as a path. Validation is held out by image, so that no validation picture is seen in training:
+64x64 RGB, 38,575 / 9,673 questions, 13 answers; or the package's wheel given as a path. Validation is held out by image, so that no validation picture is seen in training:
 the training images whose id is a multiple of :data:`VAL_EVERY` (400 images, 0, 10, 20, ...) and
 all their questions (about 3,900) form ``val``; the other 3,600 images and their questions form
 ``train``. ``test`` is the data set's own test split.
@@ -27,6 +26,7 @@ from rnnkit.data.padding import pad_batch
 from rnnkit.data.sources.easy_vqa import QUESTION_TYPES, EasyVQA, VQASplit, find_easy_vqa, load_easy_vqa
 from rnnkit.data.words import TokenVocab
 from rnnkit.errors import UsageError
+from rnnkit.runtime import torch_available
 from rnnkit.tasks import Source, Task
 from rnnkit.tasks.vqa_reader import VQAReader
 
@@ -92,8 +92,8 @@ class QuestionBatcher:
 
 
 def load_vqa_data(data: str) -> EasyVQA:
-    """``easy-vqa`` (the installed package or its wheel), or a path to the package's ``data``
-    folder or wheel."""
+    """``easy-vqa`` (the installed package or its wheel), or a path to the package's wheel (or, from
+    Python, its ``data`` folder)."""
     if data == "easy-vqa":
         return load_easy_vqa()
     return load_easy_vqa(source=data)
@@ -109,8 +109,9 @@ class VQATask(Task):
     rate_unit = "questions/s"
     carries_state = False
     #: docs/vqa.md: what a short run showed with these, and the command of the 30-minute run.
+    #: The torch engine where it is installed: it trains the convolutions through PyTorch's kernels.
     TRAIN_DEFAULTS = {"data": "easy-vqa", "steps": 6000, "batch": 64, "lr": 2e-3, "eval_every": 500,
-                      "engine": "torch"}
+                      "engine": "torch" if torch_available() else "numpy"}
     MODEL_DEFAULTS = {}
 
     def __init__(self, cfg: TrainConfig, vocab: TokenVocab | None = None, data: EasyVQA | None = None):
