@@ -1,0 +1,43 @@
+"""Gradient check of the captioner's hand-written backward (``rnnkit gradcheck`` and the tests):
+a tiny float64 model (8x8 RGB images, two pooled conv layers), weights N(0, 0.5^2), captions of
+4, 2 and 1 real words with random ids in the padding, central differences of N times the loss
+for every parameter, the encoder's included."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.models.captioner.numpy_model import Captioner
+from rnnkit.models.captioner.spec import CaptionerSpec
+from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient, rel_error, rel_error_norm
+
+N, T, V = 3, 4, 7
+
+
+def tiny_spec(cell: str = "lstm", layers: int = 1) -> CaptionerSpec:
+    return CaptionerSpec(cell=cell, vocab_size=V, embed_dim=4, hidden=5, layers=layers, image_height=8,
+                         image_width=8, image_channels=3, channels=(2, 3), kernel=3)
+
+
+def tiny_problem(rng, spec: CaptionerSpec):
+    """(model, images, captions (N, T+1), mask (N, T))."""
+    model = Captioner.create(spec, dtype=np.float64)
+    for value in model.params.values():
+        value[...] = rng.standard_normal(value.shape) * 0.5
+    images = rng.random((N, spec.image_height, spec.image_width, spec.image_channels))
+    captions = rng.integers(0, V, (N, T + 1))
+    mask = np.arange(T)[None, :] < np.array([4, 2, 1])[:, None]
+    return model, images, captions, mask
+
+
+def check_captioner(rng, cell: str = "lstm", layers: int = 1) -> dict:
+    """{("captioner <cell> xL", parameter): (rel_error_norm, rel_error)}."""
+    model, images, captions, mask = tiny_problem(rng, tiny_spec(cell, layers))
+    _, grads, _ = model.loss(images, captions, mask)
+    loss = lambda _: model.loss(images, captions, mask)[0] * N   # noqa: E731  the sum: gradients above noise
+    results = {}
+    for key, p in model.params.items():
+        numerical = eval_numerical_gradient(loss, p)
+        results[(f"captioner {cell} x{layers}", key)] = (rel_error_norm(grads[key] * N, numerical),
+                                                         rel_error(grads[key] * N, numerical))
+    return results

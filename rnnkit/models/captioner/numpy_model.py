@@ -1,0 +1,100 @@
+"""The captioner (CS231n style, no attention) in the NumPy engine: forward and backward by hand.
+
+Dimensions as in rnnkit/models/captioner/spec.py: N batch, C feature width, T caption steps,
+E embedding width, H hidden size, V vocabulary.
+
+    images -> encoder_forward -> features (N, C)
+    h_0 = features feat.W + feat.b (N, H), given to every layer (c_0 = 0)
+    x = embed.W[words_in^T] (T, N, E) -> stack_forward from [(h_0, 0)] * L -> y (T, N, H)
+    scores = y head.W + head.b (T, N, V), as (N, T, V) -> temporal_softmax_loss(scores, words_out, mask)
+
+Backward: the loss's dscores through the head, stack_backward (which returns the gradient on the
+initial state: each layer's dh_0, summed since they share h_0), feat, then the encoder. Padding
+needs no special care: the stack runs forward in time, so a padded step t (mask 0, and every
+later step padded too: right padding) sends no loss gradient back, and reads no later input.
+
+Greedy captioning (:meth:`Captioner.greedy`) runs the stack one step at a time
+(rnnkit/numpy_engine/step.py), feeding each step's most likely word to the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnkit.models.numpy_base import NumpyModel
+from rnnkit.numpy_engine.image_encoder import encoder_backward, encoder_forward
+from rnnkit.numpy_engine.layers import scatter_add_rows
+from rnnkit.numpy_engine.losses import temporal_softmax_loss
+from rnnkit.numpy_engine.recurrent import StackCache, stack_backward, stack_forward, zero_state
+from rnnkit.numpy_engine.step import stack_step_forward
+
+
+@dataclass
+class _Cache:
+    encoder: object
+    features: np.ndarray   # (N, C)
+    ids_tm: np.ndarray     # (T, N) words_in
+    stack: StackCache
+    y: np.ndarray          # (T, N, H)
+
+
+class Captioner(NumpyModel):
+    """An image captioner: its spec and a flat dict of named parameter arrays."""
+
+    def init_state(self, n: int) -> None:
+        return None
+
+    def initial_state(self, features):
+        """Every layer's state before the first word: h = features feat.W + feat.b, the rest 0."""
+        p, spec = self.params, self.spec
+        h0 = features @ p["feat.W"] + p["feat.b"]                                   # (N, H)
+        zeros = zero_state(spec.recurrent, features.shape[0], h0.dtype)
+        return [(h0, *layer[1:]) for layer in zeros]
+
+    def forward(self, images, words_in, rng=None):
+        """Scores (N, T, V) of the next word after each of words_in (N, T), and a cache."""
+        p = self.params
+        features, _, enc_cache = encoder_forward(images, p, self.spec.encoder, "enc.")
+        ids_tm = np.ascontiguousarray(np.asarray(words_in).T)                         # (T, N)
+        y, _, stack_cache = stack_forward(p["embed.W"][ids_tm], self.initial_state(features), p,
+                                          self.spec.recurrent, "rnn.", rng)          # (T, N, H)
+        scores = y @ p["head.W"] + p["head.b"]                                       # (T, N, V)
+        return scores.transpose(1, 0, 2), _Cache(enc_cache, features, ids_tm, stack_cache, y)
+
+    def loss(self, images, captions, mask, state=None, rng=None):
+        """Inputs: images (N, Hi, Wi, C_0); captions (N, T+1) ids starting with the start word;
+        mask (N, T) True where captions[:, 1:] holds a real word (right padding).
+        Returns: loss (summed over time, averaged over the batch), grads, None."""
+        p, spec = self.params, self.spec
+        captions = np.asarray(captions)
+        scores, c = self.forward(images, captions[:, :-1], rng)
+        loss, dscores = temporal_softmax_loss(scores, captions[:, 1:], np.asarray(mask))
+        ds = np.ascontiguousarray(dscores.transpose(1, 0, 2))                        # (T, N, V)
+        T, N, V = ds.shape
+        grads = {"head.W": c.y.reshape(T * N, -1).T @ ds.reshape(T * N, V), "head.b": ds.sum(axis=(0, 1))}
+        dx, dstate0 = stack_backward(ds @ p["head.W"].T, c.stack, p, grads)           # (T, N, E)
+        grads["embed.W"] = scatter_add_rows(c.ids_tm.reshape(-1), dx.reshape(T * N, -1), spec.vocab_size)
+        dh0 = sum(layer[0] for layer in dstate0)                                      # shared by the layers
+        grads["feat.W"], grads["feat.b"] = c.features.T @ dh0, dh0.sum(axis=0)
+        encoder_backward(dh0 @ p["feat.W"].T, None, c.encoder, grads)
+        return loss, {name: grads[name] for name in spec.param_shapes()}, None
+
+    def greedy(self, images, start_id: int, end_id: int, max_len: int) -> np.ndarray:
+        """Greedy captions (N, max_len) of word ids, each row ``end_id``-padded after its end word."""
+        p, spec = self.params, self.spec
+        features, _, _ = encoder_forward(images, p, spec.encoder, "enc.")
+        state = self.initial_state(features)
+        N = features.shape[0]
+        words = np.full(N, start_id)
+        out = np.full((N, max_len), end_id)
+        done = np.zeros(N, bool)
+        for t in range(max_len):
+            h, state, _ = stack_step_forward(p["embed.W"][words], state, p, spec.recurrent)
+            words = (h @ p["head.W"] + p["head.b"]).argmax(axis=1)
+            out[~done, t] = words[~done]
+            done |= words == end_id
+            if done.all():
+                break
+        return out

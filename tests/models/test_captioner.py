@@ -1,0 +1,77 @@
+"""The captioner (CS231n style, no attention): every gradient by central differences, float64
+parity with the torch engine, padding that changes nothing, greedy decoding that equals the
+teacher-forced scores, and a tiny set of captions learnt."""
+
+import numpy as np
+import pytest
+from gradutil import ENTRY_TOL, EXACT, TOL, TOL_RECURRENT
+
+from rnnkit.models.captioner.gradcheck import N, T, V, check_captioner, tiny_problem, tiny_spec
+from rnnkit.models.captioner.numpy_model import Captioner
+from rnnkit.models.captioner.spec import CaptionerSpec
+from rnnkit.numpy_engine.optim import make_optimizer
+
+
+@pytest.mark.parametrize("cell,layers", [("lstm", 1), ("gru", 2)])
+def test_every_gradient_matches_central_differences(cell, layers):
+    results = check_captioner(np.random.default_rng(1), cell, layers)
+    assert len(results) == len(tiny_spec(cell, layers).param_shapes())
+    for (_, name), (norm_error, entry_error) in results.items():
+        assert norm_error <= (TOL_RECURRENT if name.endswith(".Wh") else TOL), (name, norm_error)
+        assert entry_error <= ENTRY_TOL * 100, (name, entry_error)
+
+
+def test_padding_changes_nothing():
+    rng = np.random.default_rng(2)
+    model, images, captions, mask = tiny_problem(rng, tiny_spec())
+    loss, grads, _ = model.loss(images, captions, mask)
+    other = captions.copy()
+    other[:, 1:][~mask] = rng.integers(0, V, int((~mask).sum()))   # other words where the mask is off
+    wider = np.concatenate([other, rng.integers(0, V, (N, 2))], axis=1)
+    wider_mask = np.concatenate([mask, np.zeros((N, 2), bool)], axis=1)
+    loss2, grads2, _ = model.loss(images, wider, wider_mask)
+    assert abs(loss - loss2) < EXACT
+    for name in grads:
+        np.testing.assert_allclose(grads2[name], grads[name], atol=EXACT, rtol=0, err_msg=name)
+
+
+def test_greedy_follows_the_teacher_forced_argmax():
+    """Fed its own words, step t's scores are the teacher-forced scores of that same prefix."""
+    rng = np.random.default_rng(3)
+    model, images, _, _ = tiny_problem(rng, tiny_spec())
+    words = model.greedy(images, start_id=1, end_id=V + 5, max_len=T)     # an end word that never comes
+    scores, _ = model.forward(images, np.concatenate([np.ones((N, 1), int), words[:, :-1]], axis=1))
+    np.testing.assert_array_equal(scores.argmax(axis=2), words)
+
+
+def test_learns_a_caption_per_picture():
+    rng = np.random.default_rng(4)
+    spec = CaptionerSpec(vocab_size=6, embed_dim=8, hidden=16, image_height=8, image_width=8, channels=(4, 4))
+    model = Captioner.create(spec, seed=0, dtype=np.float64)
+    images = np.zeros((2, 8, 8, 3))
+    images[0, :, :, 0] = 1.0                       # a red picture: "2 3 <end>"; a blue one: "4 2 <end>"
+    images[1, :, :, 2] = 1.0
+    captions = np.array([[1, 2, 3, 5], [1, 4, 2, 5]])
+    mask = np.ones((2, 3), bool)
+    optimizer = make_optimizer("adam", 0.05)
+    for _ in range(80):
+        _, grads, _ = model.loss(images, captions, mask)
+        optimizer.step(model.params, grads, lr=0.05)
+    np.testing.assert_array_equal(model.greedy(images, 1, 5, 5)[:, :3], captions[:, 1:])
+
+
+def test_torch_parity_in_float64():
+    torch = pytest.importorskip("torch")
+    from rnnkit.models.captioner.torch_model import TorchCaptioner
+
+    torch.set_num_threads(1)
+    for cell, layers in (("lstm", 1), ("gru", 2)):
+        model, images, captions, mask = tiny_problem(np.random.default_rng(5), tiny_spec(cell, layers))
+        loss, grads, _ = model.loss(images, captions, mask)
+        net = TorchCaptioner.from_arrays(model.spec, model.params, dtype=torch.float64)
+        assert net.param_shapes() == model.spec.param_shapes()
+        loss_t, _ = net.loss(images, captions, mask)
+        loss_t.backward()
+        assert abs(loss_t.item() - loss) < 1e-9
+        for name, p in net.named_parameters():
+            np.testing.assert_allclose(p.grad.numpy(), grads[name], atol=1e-9, rtol=0, err_msg=name)
