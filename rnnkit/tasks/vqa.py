@@ -131,7 +131,7 @@ class VQATask(Task):
     def sources(cls) -> list[Source]:
         return [Source("easy-vqa", "easy-VQA: 4,000 / 1,000 images 64x64, 38,575 / 9,673 questions, 13 answers",
                        find_easy_vqa() is not None, "pip install easy-vqa==1.0"),
-                Source("PATH", "easy-VQA's data folder or wheel at another place", True, "")]
+                Source("PATH", "easy-VQA's wheel (easy_vqa-1.0-*.whl) at another place", True, "")]
 
     @classmethod
     def from_flags(cls, cfg: TrainConfig, args) -> "VQATask":
