@@ -206,6 +206,9 @@ def run_all(seed: int = 0) -> list[dict]:
 
     for hops in (1, 2):
         results.update(check_vqa(rng, hops))
+    from rnnkit.models.captioner.gradcheck import check_captioner  # CS231n captioner, encoder included
+
+    results.update(check_captioner(rng, "lstm"))
     rows = []
     for (layer, param), (err, worst) in results.items():
         tol = tolerance(layer, param)
