@@ -80,7 +80,9 @@ def test_gradients_match_central_differences(cell, attention, bidirectional):
     {"cell": "lnlstm", "attention": "additive", "layers": 1},
     {"cell": "lstm", "attention": "additive", "bidirectional": True},  # 2 layers: the bridge per layer
     {"cell": "gru", "attention": "dot", "bidirectional": True},
-], ids=["no-feeding", "tied-proj", "tied", "rnn", "lnlstm", "lstm-2-layers", "gru-2-layers"])
+    {"cell": "mingru", "attention": "dot", "layers": 1},
+    {"cell": "minlstm", "attention": "none", "layers": 1, "bidirectional": True},
+], ids=["no-feeding", "tied-proj", "tied", "rnn", "lnlstm", "lstm-2-layers", "gru-2-layers", "mingru", "minlstm"])
 def test_gradients_of_the_variants(fields):
     check_model_gradients(float64_model(seed=3, **fields), ragged_batch(np.random.default_rng(1)), entries=1)
 

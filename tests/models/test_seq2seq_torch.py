@@ -69,7 +69,8 @@ def test_loss_and_every_gradient_equal_the_numpy_engine(cell, attention, bidirec
     {"cell": "rnn", "attention": "dot"},
     {"cell": "lnlstm", "layers": 1, "bidirectional": True},
     {"cell": "mingru", "layers": 1},
-], ids=["no-feeding", "tied-proj", "tied", "rnn", "lnlstm", "mingru"])
+    {"cell": "minlstm", "layers": 1, "attention": "none"},
+], ids=["no-feeding", "tied-proj", "tied", "rnn", "lnlstm", "mingru", "minlstm"])
 def test_parity_of_the_variants(fields):
     assert_parity(numpy_model(seed=2, **fields), ragged_batch(np.random.default_rng(1)))
 
