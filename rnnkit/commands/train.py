@@ -207,6 +207,8 @@ def _resumed(args, checkpoint):
     given = _given(args, [f.name for f in fields(TrainConfig)]) | _given(args, [f.name for f in fields(type(checkpoint.spec))])
     # Repeating the original command with --resume is fine: only a value that differs is a change.
     current = saved.to_json() | checkpoint.spec.to_json()
+    if isinstance(current.get("attention"), bool) and given.get("attention") in ("on", "off"):
+        given["attention"] = given["attention"] == "on"  # draw's --attention on|off is the spec's boolean
     changed = sorted(k for k, v in given.items() if k not in RESUMABLE and v != current.get(k))
     if changed:
         flags = ", ".join("--" + k.replace("_", "-") for k in changed)

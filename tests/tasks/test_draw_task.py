@@ -155,7 +155,8 @@ def test_resume_continues_exactly(data, tmp_path):
               "--eval-every", "4", "--threads", "1"]
     assert main([*common, "--steps", "8", "--out", str(tmp_path / "one")]) == 0
     assert main([*common, "--steps", "4", "--out", str(tmp_path / "two")]) == 0
-    assert main(["train", "--resume", str(tmp_path / "two"), "--steps", "8"]) == 0
+    # repeating the original command with --resume is fine, --attention on|off included
+    assert main(["train", "--resume", str(tmp_path / "two"), "--attention", "off", "--steps", "8"]) == 0
     one = load_checkpoint(tmp_path / "one", prefer_best=False).params
     two = load_checkpoint(tmp_path / "two", prefer_best=False).params
     assert all(np.array_equal(one[k], two[k]) for k in one)
