@@ -1,4 +1,4 @@
-"""The captioner (CS231n style, no attention): every gradient by central differences, float64
+"""The captioner (CS231n style, and with Show-Attend-Tell soft attention): every gradient by central differences, float64
 parity with the torch engine, padding that changes nothing, greedy decoding that equals the
 teacher-forced scores, and a tiny set of captions learnt."""
 
@@ -12,18 +12,19 @@ from rnnkit.models.captioner.spec import CaptionerSpec
 from rnnkit.numpy_engine.optim import make_optimizer
 
 
-@pytest.mark.parametrize("cell,layers", [("lstm", 1), ("gru", 2)])
-def test_every_gradient_matches_central_differences(cell, layers):
-    results = check_captioner(np.random.default_rng(1), cell, layers)
-    assert len(results) == len(tiny_spec(cell, layers).param_shapes())
+@pytest.mark.parametrize("cell,layers,attention", [("lstm", 1, "none"), ("gru", 2, "soft")])
+def test_every_gradient_matches_central_differences(cell, layers, attention):
+    results = check_captioner(np.random.default_rng(1), cell, layers, attention)
+    assert len(results) == len(tiny_spec(cell, layers, attention).param_shapes())
     for (_, name), (norm_error, entry_error) in results.items():
         assert norm_error <= (TOL_RECURRENT if name.endswith(".Wh") else TOL), (name, norm_error)
         assert entry_error <= ENTRY_TOL * 100, (name, entry_error)
 
 
-def test_padding_changes_nothing():
+@pytest.mark.parametrize("attention", ["none", "soft"])
+def test_padding_changes_nothing(attention):
     rng = np.random.default_rng(2)
-    model, images, captions, mask = tiny_problem(rng, tiny_spec())
+    model, images, captions, mask = tiny_problem(rng, tiny_spec(attention=attention))
     loss, grads, _ = model.loss(images, captions, mask)
     other = captions.copy()
     other[:, 1:][~mask] = rng.integers(0, V, int((~mask).sum()))   # other words where the mask is off
@@ -35,18 +36,20 @@ def test_padding_changes_nothing():
         np.testing.assert_allclose(grads2[name], grads[name], atol=EXACT, rtol=0, err_msg=name)
 
 
-def test_greedy_follows_the_teacher_forced_argmax():
+@pytest.mark.parametrize("attention", ["none", "soft"])
+def test_greedy_follows_the_teacher_forced_argmax(attention):
     """Fed its own words, step t's scores are the teacher-forced scores of that same prefix."""
     rng = np.random.default_rng(3)
-    model, images, _, _ = tiny_problem(rng, tiny_spec())
+    model, images, _, _ = tiny_problem(rng, tiny_spec(attention=attention))
     words = model.greedy(images, start_id=1, end_id=V + 5, max_len=T)     # an end word that never comes
     scores, _ = model.forward(images, np.concatenate([np.ones((N, 1), int), words[:, :-1]], axis=1))
     np.testing.assert_array_equal(scores.argmax(axis=2), words)
 
 
-def test_learns_a_caption_per_picture():
-    rng = np.random.default_rng(4)
-    spec = CaptionerSpec(vocab_size=6, embed_dim=8, hidden=16, image_height=8, image_width=8, channels=(4, 4))
+@pytest.mark.parametrize("attention", ["none", "soft"])
+def test_learns_a_caption_per_picture(attention):
+    spec = CaptionerSpec(vocab_size=6, embed_dim=8, hidden=16, image_height=8, image_width=8, channels=(4, 4),
+                         attention=attention, attention_size=8)
     model = Captioner.create(spec, seed=0, dtype=np.float64)
     images = np.zeros((2, 8, 8, 3))
     images[0, :, :, 0] = 1.0                       # a red picture: "2 3 <end>"; a blue one: "4 2 <end>"
@@ -65,8 +68,8 @@ def test_torch_parity_in_float64():
     from rnnkit.models.captioner.torch_model import TorchCaptioner
 
     torch.set_num_threads(1)
-    for cell, layers in (("lstm", 1), ("gru", 2)):
-        model, images, captions, mask = tiny_problem(np.random.default_rng(5), tiny_spec(cell, layers))
+    for cell, layers, attention in (("lstm", 1, "none"), ("gru", 2, "none"), ("lstm", 2, "soft"), ("gru", 1, "soft")):
+        model, images, captions, mask = tiny_problem(np.random.default_rng(5), tiny_spec(cell, layers, attention))
         loss, grads, _ = model.loss(images, captions, mask)
         net = TorchCaptioner.from_arrays(model.spec, model.params, dtype=torch.float64)
         assert net.param_shapes() == model.spec.param_shapes()
@@ -75,3 +78,15 @@ def test_torch_parity_in_float64():
         assert abs(loss_t.item() - loss) < 1e-9
         for name, p in net.named_parameters():
             np.testing.assert_allclose(p.grad.numpy(), grads[name], atol=1e-9, rtol=0, err_msg=name)
+
+
+def test_soft_attention_weights_and_penalty():
+    model, images, captions, mask = tiny_problem(np.random.default_rng(6), tiny_spec(attention="soft"))
+    weights = model.attention(images, captions[:, :-1])
+    assert weights.shape == (N, T, 4)
+    np.testing.assert_allclose(weights.sum(axis=2), 1.0, atol=1e-12)
+    plain = CaptionerSpec(**{**model.spec.to_json(), "penalty": 0.0})
+    without = Captioner(plain, model.params).loss(images, captions, mask)[0]
+    with_penalty = model.loss(images, captions, mask)[0]
+    coverage = (mask[:, :, None] * weights).sum(axis=1)
+    assert abs(with_penalty - without - 0.7 * ((1 - coverage) ** 2).sum() / N) < 1e-12

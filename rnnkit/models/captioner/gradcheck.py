@@ -1,4 +1,5 @@
-"""Gradient check of the captioner's hand-written backward (``rnnkit gradcheck`` and the tests):
+"""Gradient check of the captioner's hand-written backward, with and without soft attention
+(``rnnkit gradcheck`` and the tests):
 a tiny float64 model (8x8 RGB images, two pooled conv layers), weights N(0, 0.5^2), captions of
 4, 2 and 1 real words with random ids in the padding, central differences of N times the loss
 for every parameter, the encoder's included."""
@@ -14,9 +15,11 @@ from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient, rel_error, re
 N, T, V = 3, 4, 7
 
 
-def tiny_spec(cell: str = "lstm", layers: int = 1) -> CaptionerSpec:
+def tiny_spec(cell: str = "lstm", layers: int = 1, attention: str = "none") -> CaptionerSpec:
+    """Soft attention over the 2x2 grid, attention size 3, penalty 0.7 (any weight of it is checked)."""
     return CaptionerSpec(cell=cell, vocab_size=V, embed_dim=4, hidden=5, layers=layers, image_height=8,
-                         image_width=8, image_channels=3, channels=(2, 3), kernel=3)
+                         image_width=8, image_channels=3, channels=(2, 3), kernel=3, attention=attention,
+                         attention_size=3, penalty=0.7)
 
 
 def tiny_problem(rng, spec: CaptionerSpec):
@@ -30,14 +33,15 @@ def tiny_problem(rng, spec: CaptionerSpec):
     return model, images, captions, mask
 
 
-def check_captioner(rng, cell: str = "lstm", layers: int = 1) -> dict:
-    """{("captioner <cell> xL", parameter): (rel_error_norm, rel_error)}."""
-    model, images, captions, mask = tiny_problem(rng, tiny_spec(cell, layers))
+def check_captioner(rng, cell: str = "lstm", layers: int = 1, attention: str = "none") -> dict:
+    """{("captioner <cell> xL [soft]", parameter): (rel_error_norm, rel_error)}; with soft attention
+    the loss includes the doubly stochastic penalty."""
+    model, images, captions, mask = tiny_problem(rng, tiny_spec(cell, layers, attention))
     _, grads, _ = model.loss(images, captions, mask)
     loss = lambda _: model.loss(images, captions, mask)[0] * N   # noqa: E731  the sum: gradients above noise
     results = {}
     for key, p in model.params.items():
         numerical = eval_numerical_gradient(loss, p)
-        results[(f"captioner {cell} x{layers}", key)] = (rel_error_norm(grads[key] * N, numerical),
+        results[(f"captioner {cell} x{layers}" + (" soft" if attention == "soft" else ""), key)] = (rel_error_norm(grads[key] * N, numerical),
                                                          rel_error(grads[key] * N, numerical))
     return results

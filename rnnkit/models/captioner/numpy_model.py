@@ -13,6 +13,9 @@ initial state: each layer's dh_0, summed since they share h_0), feat, then the e
 needs no special care: the stack runs forward in time, so a padded step t (mask 0, and every
 later step padded too: right padding) sends no loss gradient back, and reads no later input.
 
+With ``attention="soft"`` the decoder runs step by step with attention over the encoder's grid
+(rnnkit/models/captioner/soft_attention.py), and the loss adds the doubly stochastic penalty.
+
 Greedy captioning (:meth:`Captioner.greedy`) runs the stack one step at a time
 (rnnkit/numpy_engine/step.py), feeding each step's most likely word to the next.
 """
@@ -23,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnkit.models.captioner.soft_attention import (SoftCache, soft_decode_backward, soft_decode_forward,
+                                                    soft_greedy_step)
 from rnnkit.models.numpy_base import NumpyModel
 from rnnkit.numpy_engine.image_encoder import encoder_backward, encoder_forward
 from rnnkit.numpy_engine.layers import scatter_add_rows
@@ -36,8 +41,10 @@ class _Cache:
     encoder: object
     features: np.ndarray   # (N, C)
     ids_tm: np.ndarray     # (T, N) words_in
-    stack: StackCache
+    stack: StackCache | SoftCache
     y: np.ndarray          # (T, N, H)
+    grid_shape: tuple      # (N, h, w, C)
+    penalty: float         # the doubly stochastic penalty (0 without attention)
 
 
 class Captioner(NumpyModel):
@@ -53,15 +60,22 @@ class Captioner(NumpyModel):
         zeros = zero_state(spec.recurrent, features.shape[0], h0.dtype)
         return [(h0, *layer[1:]) for layer in zeros]
 
-    def forward(self, images, words_in, rng=None):
-        """Scores (N, T, V) of the next word after each of words_in (N, T), and a cache."""
-        p = self.params
-        features, _, enc_cache = encoder_forward(images, p, self.spec.encoder, "enc.")
+    def forward(self, images, words_in, mask=None, rng=None):
+        """Scores (N, T, V) of the next word after each of words_in (N, T), and a cache; ``mask``
+        (N, T) (None: all real) counts the steps of the attention penalty."""
+        p, spec = self.params, self.spec
+        features, grid, enc_cache = encoder_forward(images, p, spec.encoder, "enc.")
         ids_tm = np.ascontiguousarray(np.asarray(words_in).T)                         # (T, N)
-        y, _, stack_cache = stack_forward(p["embed.W"][ids_tm], self.initial_state(features), p,
-                                          self.spec.recurrent, "rnn.", rng)          # (T, N, H)
+        x, state = p["embed.W"][ids_tm], self.initial_state(features)
+        penalty = 0.0
+        if spec.attention == "soft":
+            mask = np.ones(ids_tm.shape[::-1], bool) if mask is None else mask
+            a = grid.reshape(grid.shape[0], -1, grid.shape[-1])                          # (N, L, C)
+            y, penalty, stack_cache = soft_decode_forward(x, a, state, p, spec, mask, rng)
+        else:
+            y, _, stack_cache = stack_forward(x, state, p, spec.recurrent, "rnn.", rng)  # (T, N, H)
         scores = y @ p["head.W"] + p["head.b"]                                       # (T, N, V)
-        return scores.transpose(1, 0, 2), _Cache(enc_cache, features, ids_tm, stack_cache, y)
+        return scores.transpose(1, 0, 2), _Cache(enc_cache, features, ids_tm, stack_cache, y, grid.shape, penalty)
 
     def loss(self, images, captions, mask, state=None, rng=None):
         """Inputs: images (N, Hi, Wi, C_0); captions (N, T+1) ids starting with the start word;
@@ -69,29 +83,44 @@ class Captioner(NumpyModel):
         Returns: loss (summed over time, averaged over the batch), grads, None."""
         p, spec = self.params, self.spec
         captions = np.asarray(captions)
-        scores, c = self.forward(images, captions[:, :-1], rng)
+        scores, c = self.forward(images, captions[:, :-1], np.asarray(mask), rng)
         loss, dscores = temporal_softmax_loss(scores, captions[:, 1:], np.asarray(mask))
         ds = np.ascontiguousarray(dscores.transpose(1, 0, 2))                        # (T, N, V)
         T, N, V = ds.shape
         grads = {"head.W": c.y.reshape(T * N, -1).T @ ds.reshape(T * N, V), "head.b": ds.sum(axis=(0, 1))}
-        dx, dstate0 = stack_backward(ds @ p["head.W"].T, c.stack, p, grads)           # (T, N, E)
+        dgrid = None
+        if spec.attention == "soft":
+            dgrid, dstate0, dx = soft_decode_backward(ds @ p["head.W"].T, c.stack, p, spec, grads)
+            dgrid = dgrid.reshape(c.grid_shape)
+        else:
+            dx, dstate0 = stack_backward(ds @ p["head.W"].T, c.stack, p, grads)       # (T, N, E)
         grads["embed.W"] = scatter_add_rows(c.ids_tm.reshape(-1), dx.reshape(T * N, -1), spec.vocab_size)
         dh0 = sum(layer[0] for layer in dstate0)                                      # shared by the layers
         grads["feat.W"], grads["feat.b"] = c.features.T @ dh0, dh0.sum(axis=0)
-        encoder_backward(dh0 @ p["feat.W"].T, None, c.encoder, grads)
-        return loss, {name: grads[name] for name in spec.param_shapes()}, None
+        encoder_backward(dh0 @ p["feat.W"].T, dgrid, c.encoder, grads)
+        return loss + c.penalty, {name: grads[name] for name in spec.param_shapes()}, None
+
+    def attention(self, images, words_in) -> np.ndarray:
+        """Soft attention's weights (N, T, L) at each step of the teacher-forced words (N, T)."""
+        _, cache = self.forward(images, words_in)
+        return cache.stack.weights
 
     def greedy(self, images, start_id: int, end_id: int, max_len: int) -> np.ndarray:
         """Greedy captions (N, max_len) of word ids, each row ``end_id``-padded after its end word."""
         p, spec = self.params, self.spec
-        features, _, _ = encoder_forward(images, p, spec.encoder, "enc.")
+        features, grid, _ = encoder_forward(images, p, spec.encoder, "enc.")
         state = self.initial_state(features)
+        a = grid.reshape(grid.shape[0], -1, grid.shape[-1])                              # (N, L, C)
+        keys_proj = a @ p["att.Wk"] if spec.attention == "soft" else None
         N = features.shape[0]
         words = np.full(N, start_id)
         out = np.full((N, max_len), end_id)
         done = np.zeros(N, bool)
         for t in range(max_len):
-            h, state, _ = stack_step_forward(p["embed.W"][words], state, p, spec.recurrent)
+            if keys_proj is not None:
+                h, state, _ = soft_greedy_step(p["embed.W"][words], state, keys_proj, a, p, spec)
+            else:
+                h, state, _ = stack_step_forward(p["embed.W"][words], state, p, spec.recurrent)
             words = (h @ p["head.W"] + p["head.b"]).argmax(axis=1)
             out[~done, t] = words[~done]
             done |= words == end_id

@@ -11,8 +11,22 @@ H hidden size, L layers.
     scores = y head.W + head.b (N, T, V) -> temporal softmax cross-entropy over the real words
     (mask), summed over time and averaged over the batch (CS231n's temporal_softmax_loss)
 
+With ``attention="soft"`` (Show, Attend and Tell, Xu et al. 2015), every step also looks at the
+grid a (N, L, C) of the encoder (L = h*w locations) through additive attention given the previous
+top-layer state, and its context enters the first layer beside the word:
+
+    e_t = softmax_L(v . tanh(h_{t-1} att.Wq + a att.Wk + att.b))    (N, L)    h_{-1} = h_0
+    z_t = sum_i e_t,i a_i                                           (N, C)
+    layer 0's input projection = embed(w_t) rnn.0.Wx + bias + z_t ctx.W
+    loss += lambda * (1/N) sum_n sum_i (1 - sum_t mask[n, t] e_t,n,i)^2   the doubly stochastic
+                                                                          regulariser (lambda = ``penalty``)
+
+The paper's deep output layer (scores from the word, h and z together) is left out: scores come
+from h alone, as without attention.
+
 Parameters in this order: ``enc.conv{l}.W``, ``enc.conv{l}.b``, ``feat.W (C, H)``, ``feat.b (H,)``,
-``embed.W (V, E)``, the stack's ``rnn.*``, ``head.W (H, V)``, ``head.b (V,)``.
+``embed.W (V, E)``, the stack's ``rnn.*``, with soft attention ``att.Wq (H, A)``, ``att.Wk (C, A)``,
+``att.b (A,)``, ``att.v (A,)``, ``ctx.W (C, G*H)``, then ``head.W (H, V)``, ``head.b (V,)``.
 """
 
 from __future__ import annotations
@@ -32,6 +46,7 @@ EMBED_SCALE = 1.0   # nn.Embedding's N(0, 1)
 MAX_VOCAB = 1 << 24
 MAX_WIDTH = 1 << 16
 MAX_LAYERS = 64
+ATTENTIONS = ("none", "soft")
 
 
 def _bounded_int(name, value, low, high):
@@ -54,6 +69,9 @@ class CaptionerSpec:
     image_channels: int = 3
     channels: tuple[int, ...] = (16, 32, 32)
     kernel: int = 3
+    attention: str = "none"
+    attention_size: int = 64
+    penalty: float = 1.0
 
     kind = KIND
 
@@ -68,6 +86,11 @@ class CaptionerSpec:
         value = self.dropout
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
             raise UsageError(f"dropout must be a number in [0, 1), got {value!r}")
+        if self.attention not in ATTENTIONS:
+            raise UsageError(f"attention must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}")
+        _bounded_int("attention_size", self.attention_size, 1, MAX_WIDTH)
+        if isinstance(self.penalty, bool) or not isinstance(self.penalty, (int, float)) or not 0 <= self.penalty < 1e6:
+            raise UsageError(f"penalty must be a number >= 0, got {self.penalty!r}")
         self.encoder  # validates the image fields
 
     @property
@@ -95,6 +118,10 @@ class CaptionerSpec:
         shapes["feat.W"], shapes["feat.b"] = (self.encoder.features, self.hidden), (self.hidden,)
         shapes["embed.W"] = (self.vocab_size, self.embed_dim)
         shapes.update(self.recurrent.param_shapes("rnn."))
+        if self.attention == "soft":
+            C, A = self.encoder.features, self.attention_size
+            shapes.update({"att.Wq": (self.hidden, A), "att.Wk": (C, A), "att.b": (A,), "att.v": (A,),
+                           "ctx.W": (C, shapes["rnn.0.Wx"][1])})
         shapes["head.W"], shapes["head.b"] = (self.hidden, self.vocab_size), (self.vocab_size,)
         return shapes
 
@@ -110,5 +137,9 @@ class CaptionerSpec:
         params["feat.W"], params["feat.b"] = uniform(shapes["feat.W"]), np.zeros(self.hidden)
         params["embed.W"] = EMBED_SCALE * rng.standard_normal(shapes["embed.W"])
         params.update(self.recurrent.init_params(rng, "rnn."))
+        if self.attention == "soft":
+            for name in ("att.Wq", "att.Wk", "att.v", "ctx.W"):
+                params[name] = uniform(shapes[name])
+            params["att.b"] = np.zeros(self.attention_size)
         params["head.W"], params["head.b"] = uniform(shapes["head.W"]), np.zeros(self.vocab_size)
         return {name: params[name] for name in shapes}

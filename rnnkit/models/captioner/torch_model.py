@@ -4,6 +4,10 @@
     words_in -> embed -> the stack's cells from that state -> y (N, T, H) -> head -> scores (N, T, V)
     loss: temporal_softmax_loss(scores, words_out, mask), summed over time, averaged over the batch
 
+With ``attention="soft"`` each step attends over the encoder's grid given the previous top-layer
+h (AdditiveAttention ``att``), adds the context's projection (``ctx.W``) to layer 0's input, and the
+loss adds the doubly stochastic penalty (rnnkit/models/captioner/spec.py).
+
 Autograd gives the backward; tests/models/test_captioner.py holds it to the NumPy engine in float64.
 """
 
@@ -17,6 +21,7 @@ from torch import Tensor, nn
 
 from rnnkit.models.captioner.spec import CaptionerSpec
 from rnnkit.torch_engine.arrays import SharedArrays
+from rnnkit.torch_engine.attention import AdditiveAttention
 from rnnkit.torch_engine.image_encoder import ImageEncoder
 from rnnkit.torch_engine.layers import Affine, Embedding
 from rnnkit.torch_engine.losses import temporal_softmax_loss
@@ -36,6 +41,11 @@ class TorchCaptioner(SharedArrays, nn.Module):
         self.embed = Embedding(spec.vocab_size, spec.embed_dim)
         self.rnn = nn.ModuleList([cls(rec.layer_input(l), spec.hidden) for l in range(spec.layers)])
         self.head = Affine(spec.hidden, spec.vocab_size)
+        if spec.attention == "soft":
+            C = spec.encoder.features
+            self.att = AdditiveAttention(spec.hidden, C, spec.attention_size)
+            self.ctx = nn.Module()
+            self.ctx.W = nn.Parameter(torch.zeros(C, spec.param_shapes()["ctx.W"][1]))
 
     def named_parameters(self, prefix: str = "", recurse: bool = True,
                          remove_duplicate: bool = True) -> Iterator[tuple[str, nn.Parameter]]:
@@ -48,22 +58,53 @@ class TorchCaptioner(SharedArrays, nn.Module):
     def init_state(self, n: int) -> None:
         return None
 
-    def scores(self, images, words_in, training: bool | None = None) -> Tensor:
-        """Scores (N, T, V) of the next word after each of words_in (N, T)."""
+    def scores(self, images, words_in, training: bool | None = None) -> tuple[Tensor, Tensor | None]:
+        """Scores (N, T, V) of the next word after each of words_in (N, T), and soft attention's
+        weights (N, T, L) (None without attention)."""
         training = self.training if training is None else training
         dtype, device = self.head.W.dtype, self.head.W.device
         images = torch.as_tensor(images, device=device).to(dtype)
-        features, _ = self.enc(images)
+        features, grid = self.enc(images)
         h0 = self.feat(features)                                                   # (N, H)
         x = self.embed(torch.as_tensor(words_in, device=device))                   # (N, T, E)
+        if self.spec.attention == "soft":
+            return self._attend(grid.reshape(grid.shape[0], -1, grid.shape[-1]), h0, x, training)
         for l, cell in enumerate(self.rnn):
             if l > 0:
                 x = F.dropout(x, self.spec.dropout, training)
             state = cell.init_state(h0.shape[0], dtype=dtype, device=device)
             x = cell(x, (h0, *state[1:]))[0]
-        return self.head(x)
+        return self.head(x), None
+
+    def _attend(self, a: Tensor, h0: Tensor, x: Tensor, training: bool) -> tuple[Tensor, Tensor]:
+        """The soft-attention decoder, one step at a time: a (N, L, C), h0 (N, H), x (N, T, E)."""
+        keys_proj = self.att.project_keys(a)                                       # (N, L, A)
+        words = self.rnn[0].project(x)                                             # (N, T, G*H)
+        states = []
+        for cell in self.rnn:
+            zeros = cell.init_state(h0.shape[0], dtype=h0.dtype, device=h0.device)
+            states.append((h0, *zeros[1:]))
+        ys, weights = [], []
+        for t in range(x.shape[1]):
+            z, e = self.att(states[-1][0], a, a, keys_proj=keys_proj)
+            states[0] = self.rnn[0].step(words[:, t] + z @ self.ctx.W, states[0])
+            h = states[0][0]
+            for l in range(1, len(self.rnn)):
+                h = F.dropout(h, self.spec.dropout, training)
+                states[l] = self.rnn[l].step(self.rnn[l].project(h[:, None])[:, 0], states[l])
+                h = states[l][0]
+            ys.append(h)
+            weights.append(e)
+        return self.head(torch.stack(ys, dim=1)), torch.stack(weights, dim=1)
 
     def loss(self, images, captions, mask, state=None) -> tuple[Tensor, None]:
+        """Temporal cross-entropy (summed over time, averaged over the batch), plus the doubly
+        stochastic penalty with soft attention."""
         captions = torch.as_tensor(captions, device=self.head.W.device)
         mask = torch.as_tensor(mask, device=self.head.W.device)
-        return temporal_softmax_loss(self.scores(images, captions[:, :-1]), captions[:, 1:], mask), None
+        scores, weights = self.scores(images, captions[:, :-1])
+        loss = temporal_softmax_loss(scores, captions[:, 1:], mask)
+        if weights is not None:
+            coverage = (mask.to(weights.dtype)[:, :, None] * weights).sum(dim=1)   # (N, L)
+            loss = loss + self.spec.penalty * ((1.0 - coverage) ** 2).sum() / weights.shape[0]
+        return loss, None
