@@ -208,7 +208,8 @@ def run_all(seed: int = 0) -> list[dict]:
         results.update(check_vqa(rng, hops))
     from rnnkit.models.captioner.gradcheck import check_captioner  # CS231n captioner, encoder included
 
-    results.update(check_captioner(rng, "lstm"))
+    for attention in ("none", "soft"):
+        results.update(check_captioner(rng, "lstm", attention=attention))
     rows = []
     for (layer, param), (err, worst) in results.items():
         tol = tolerance(layer, param)
