@@ -99,3 +99,18 @@ def test_other_sizes_are_resized_with_a_warning(run, tmp_path, capsys):
     (tmp_path / "wide.png").write_bytes(encode_png(wide))
     code, out, err = cli(["predict", run, tmp_path / "wide.png", "what color is the shape?"], capsys)
     assert code == 0 and "80x40" in err and "resized" in err
+
+
+def test_resume_continues_the_same_batches(package, tmp_path, capsys):
+    """Four steps then two more after --resume end where six steps in one go end, bit for bit."""
+    from rnnkit.training.checkpoint import load_checkpoint
+
+    flags = ["--task", "vqa", "--data", package, "--engine", "numpy", "--hidden", "8", "--embed", "4",
+             "--hops", "1", "--batch", "8", "--eval-every", "100"]
+    assert cli(["train", *flags, "--steps", "6", "--out", tmp_path / "once"], capsys)[0] == 0
+    assert cli(["train", *flags, "--steps", "4", "--out", tmp_path / "twice"], capsys)[0] == 0
+    assert cli(["train", "--resume", tmp_path / "twice", "--steps", "6"], capsys)[0] == 0
+    once = load_checkpoint(tmp_path / "once", prefer_best=False).params
+    twice = load_checkpoint(tmp_path / "twice", prefer_best=False).params
+    for name in once:
+        np.testing.assert_array_equal(once[name], twice[name], err_msg=name)
