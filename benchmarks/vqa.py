@@ -102,7 +102,7 @@ def bag_of_words_cnn(torch, task: VQATask, minutes: float, seed: int = 0) -> dic
     with torch.no_grad():
         for start in range(0, len(types), 256):
             rows = np.arange(start, min(start + 256, len(types)))
-            images, ids, mask, labels = (torch.as_tensor(a) for a in task._batch("test", rows))
+            images, ids, mask, labels = (torch.as_tensor(a) for a in task.batch_of("test", rows))
             right = (model(images, ids, mask.long()).argmax(1) == labels).numpy()
             for kind in TYPES:
                 chosen = types[rows] == kind

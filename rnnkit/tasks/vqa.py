@@ -158,7 +158,7 @@ class VQATask(Task):
             self._types[split] = self.splits[split].question_types()
         return self._types[split]
 
-    def _batch(self, split: str, rows: np.ndarray) -> tuple:
+    def batch_of(self, split: str, rows: np.ndarray) -> tuple:
         """(images, ids, mask, answers) of questions ``rows`` of ``split``, padded to the longest."""
         part = self.splits[split]
         ids, mask = self.encoded(split)
@@ -179,7 +179,7 @@ class VQATask(Task):
                 "image_width": r.width, "image_channels": r.channels}
 
     def next_batch(self):
-        return self._batch("train", self.batcher.next_indices()), False
+        return self.batch_of("train", self.batcher.next_indices()), False
 
     def state_dict(self) -> dict:
         return self.batcher.state_dict()
@@ -202,7 +202,7 @@ class VQATask(Task):
             rows = np.flatnonzero(types[:count] == kind)
             correct = 0
             for start in range(0, len(rows), EVAL_BATCH):
-                stats, _ = runtime.evaluate(self._batch(split, rows[start:start + EVAL_BATCH]), None)
+                stats, _ = runtime.evaluate(self.batch_of(split, rows[start:start + EVAL_BATCH]), None)
                 for key in totals:
                     totals[key] += stats[key]
                 correct += stats["correct"]
