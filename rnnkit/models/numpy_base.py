@@ -32,3 +32,11 @@ class NumpyModel:
     @property
     def dtype(self):
         return self.params["head.W"].dtype
+
+    def loss_weight(self, *batch) -> float:
+        """What this batch's loss is a mean over: its rows. A model whose loss is a mean over
+        tokens of different rows (ragged targets) returns their number instead. Worker shards are
+        weighted by it (rnnkit/runtime/shards.py), so the sharded loss and gradient equal the
+        unsharded ones."""
+        return float(np.shape(batch[0])[0])
+

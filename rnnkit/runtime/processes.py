@@ -36,7 +36,7 @@ import weakref
 import numpy as np
 
 from rnnkit.runtime.blas import blas_threads_here, limit_blas_threads_here
-from rnnkit.runtime.shards import batch_rows, combine_losses, shard_bounds, state_rows, sum_stats
+from rnnkit.runtime.shards import batch_rows, combine_losses, shard_bounds, shard_weights, state_rows, sum_stats
 from rnnkit.training.interrupts import deferred_interrupts
 
 #: Seconds between checks that a worker being waited for is still alive.
@@ -256,7 +256,7 @@ class ProcessShardedModel:
         bounds, first, replies = self._run("loss", batch, state, rngs)
         # The workers' gradients are in shared memory, not in their replies.
         results = [first] + [(value, grads, new_state) for (value, new_state), grads in zip(replies, self._grads)]
-        return combine_losses(bounds, batch[0].shape[0], results)
+        return combine_losses(shard_weights(self.model, batch, bounds), results)
 
     def evaluate(self, batch: tuple, state):
         """Like the model's ``evaluate``: (summed statistics, new_state)."""

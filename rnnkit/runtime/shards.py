@@ -6,6 +6,8 @@ model's whole forward and backward pass, and the results are combined:
 
     loss  = sum_s (B_s / B) * loss_s          (each loss_s is the mean over that shard's rows)
     dW    = sum_s (B_s / B) * dW_s
+    (B_s: what the shard's loss is a mean over, ``model.loss_weight(*shard)``: its rows, or its
+    real tokens for a loss averaged over the tokens of ragged rows; B: their sum)
     state = the shards' final states, stacked back in row order
     evaluation statistics (summed nats, counts) = sum_s stats_s
 
@@ -56,10 +58,17 @@ def batch_rows(batch: tuple, start: int, end: int) -> tuple:
     return tuple(a[start:end] for a in batch)
 
 
-def combine_losses(bounds, rows, results):
-    """Weighted sum of per-shard (loss, grads, state) results, as in the module docstring.
-    The first shard's gradient arrays are reused for the sum."""
-    weights = [(end - start) / rows for start, end in bounds]
+def shard_weights(model, batch: tuple, bounds) -> list[float]:
+    """B_s / B of the module docstring for each shard of ``batch``."""
+    weigh = getattr(model, "loss_weight", None)
+    sizes = [float(weigh(*batch_rows(batch, start, end))) if weigh else float(end - start) for start, end in bounds]
+    total = sum(sizes)
+    return [size / total for size in sizes] if total > 0 else [1.0 / len(sizes)] * len(sizes)
+
+
+def combine_losses(weights, results):
+    """Weighted sum of per-shard (loss, grads, state) results, as in the module docstring
+    (``weights``: :func:`shard_weights`). The first shard's gradient arrays are reused for the sum."""
     loss = sum(w * r[0] for w, r in zip(weights, results))
     grads = {}
     for name, first in results[0][1].items():
@@ -92,7 +101,7 @@ class ShardedModel:
         results = [self.model.loss(*batch_rows(batch, start, end), state_rows(state, start, end),
                                    None if rngs is None else rngs[k])
                    for k, (start, end) in enumerate(bounds)]
-        return results[0] if len(results) == 1 else combine_losses(bounds, rows, results)
+        return results[0] if len(results) == 1 else combine_losses(shard_weights(self.model, batch, bounds), results)
 
     def evaluate(self, batch: tuple, state):
         """Like the model's ``evaluate``: (summed statistics, new_state)."""

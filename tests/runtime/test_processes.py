@@ -220,3 +220,31 @@ def test_a_worker_that_dies_is_an_error_not_a_hang():
         assert time.monotonic() - started < 10
     finally:
         sharded.close()
+
+
+def test_shards_of_a_token_averaged_loss_are_weighted_by_their_tokens():
+    """A loss that is a mean over the real tokens of ragged rows (translation): shards holding
+    different numbers of tokens are weighted by them, so 2 or 3 shards (in this process or in
+    worker processes) give the unsharded loss and gradients, not a mean of the shards' means."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from seq2seq_data import ragged_batch
+
+    from rnnkit.models.seq2seq.numpy_model import Seq2Seq
+    from rnnkit.models.seq2seq.spec import Seq2SeqSpec
+
+    spec = Seq2SeqSpec(src_vocab=7, tgt_vocab=9, embed=3, hidden=4, layers=1, attention="additive")
+    model = Seq2Seq.create(spec, seed=2, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    lengths = np.array([5, 1, 1, 4, 2, 1])
+    data = ragged_batch(rng, src_len=np.array([5, 2, 3, 4, 1, 2]), tgt_len=lengths, S=5, T=5)
+    assert model.loss_weight(*data) == lengths.sum()
+    whole_loss, whole_grads, _ = model.loss(*data, None, None)
+    processes = ProcessShardedModel(Seq2Seq(spec, {k: v.copy() for k, v in model.params.items()}), 3)
+    try:
+        for sharded in (ShardedModel(model, 2), ShardedModel(model, 3), processes):
+            loss, grads, _ = sharded.loss(data, None)
+            np.testing.assert_allclose(loss, whole_loss, rtol=1e-12)
+            for name, grad in whole_grads.items():
+                np.testing.assert_allclose(grads[name], grad, rtol=1e-9, atol=1e-12, err_msg=name)
+    finally:
+        processes.close()

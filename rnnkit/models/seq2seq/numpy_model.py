@@ -189,6 +189,10 @@ class Seq2Seq(Translator, NumpyModel):
         loss, dlogits = temporal_softmax_loss(logits, np.where(tmask, tgt_out, PAD_ID), tmask, average="tokens")
         return loss, self.backward(dlogits, cache), None
 
+    def loss_weight(self, src, src_len, tgt_in, tgt_out, tgt_len) -> float:
+        """The loss is a mean over real target tokens: their number (weights the worker shards)."""
+        return float(np.sum(tgt_len))
+
     def evaluate(self, src, src_len, tgt_in, tgt_out, tgt_len, state=None):
         """Summed statistics of a batch, without dropout or gradients.
 
