@@ -104,3 +104,18 @@ def test_spec_refuses_bad_values_and_round_trips():
     model = model_of(spec)
     with pytest.raises(ValueError, match="frames must be"):
         model.loss(np.zeros((1, T, 9, 8)), np.ones((1, T), bool), np.zeros((1, T), int))
+
+
+@pytest.mark.parametrize("damage", [
+    {"encoder": "conv"}, {"encoder": {"channels": [True]}}, {"encoder": {"kernel": 2}},
+    {"encoder": {"height": 1 << 30}}, {"classes": 1}, {"frame_alone": "yes"}, {"surprise": 1},
+])
+def test_a_strangers_spec_is_refused_with_a_usage_error(damage):
+    data = spec_of("image").to_json()
+    for key, value in damage.items():
+        if isinstance(value, dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    with pytest.raises(UsageError):
+        TaggerSpec.from_json(data)
