@@ -178,11 +178,11 @@ def test_a_small_model_learns_to_reverse_and_translates_held_out_sequences():
     spec = Seq2SeqSpec(src_vocab=10, tgt_vocab=10, embed=16, hidden=32, cell="gru", attention="dot",
                        bidirectional=True, bos_id=BOS, eos_id=EOS)
     model = Seq2Seq.create(spec, seed=0)
-    opt = Adam(0.01)
-    for step in range(250):
+    opt = Adam(0.005)
+    for step in range(300):
         loss, grads, _ = model.loss(*reversal(rng, 32))
         clip_grad_norm(grads, 1.0)
-        opt.step(model.params, grads, lr=0.01 if step < 150 else 0.002)  # the decay makes it reliable
+        opt.step(model.params, grads, lr=0.005 if step < 200 else 0.001)  # the decay makes it reliable
     assert loss < 0.05
     src, src_len, *_ = reversal(np.random.default_rng(99), 40)
     greedy = model.translate(src, src_len, beam=1)
@@ -192,8 +192,10 @@ def test_a_small_model_learns_to_reverse_and_translates_held_out_sequences():
         assert greedy[n].ids == expected and beam[n].ids == expected and beam[n].finished
         assert beam[n].log_prob >= greedy[n].log_prob - 1e-5  # float32 sums
         assert attention[n].shape == (src_len[n] + 1, src_len[n])
-        # Reversal: the weights of output token t peak on source position len - 1 - t.
-        assert np.array_equal(attention[n][:-1].argmax(axis=1), np.arange(src_len[n])[::-1])
+        # Reversal: the weights of output token t peak on source position len - 1 - t, or on
+        # another position that holds the same token (either serves equally).
+        peaks = attention[n][:-1].argmax(axis=1)
+        assert np.array_equal(src[n, peaks], src[n, np.arange(src_len[n])[::-1]])
 
 
 def test_translate_limits_length_and_returns_n_best():
