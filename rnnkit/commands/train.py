@@ -97,6 +97,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="sentiment: dropout of the embedded words before the first layer (default: 0.3)")
     model.add_argument("--pool", choices=("last", "mean", "max"),
                        help="sentiment: the final state, or the mean or max of the states over time (default: max)")
+    model.add_argument("--glimpses", type=positive_int,
+                       help="glimpse: glimpses per digit (default: mnist 6, translated 6, cluttered 8, pairs 3)")
+    model.add_argument("--patch", type=positive_int,
+                       help="glimpse: side g of every retina patch after reduction (default: mnist 8, else 12)")
+    model.add_argument("--scales", type=positive_int,
+                       help="glimpse: patches per glimpse k, each --scale-factor times wider (default: mnist 1, "
+                            "translated 3, cluttered 4, pairs 3)")
+    model.add_argument("--scale-factor", type=positive_int, help="glimpse: ratio of neighbouring patch sides (default: 2)")
+    model.add_argument("--glimpse-hidden", type=positive_int, help="glimpse: width of the what pathway (default: 128)")
+    model.add_argument("--loc-hidden", type=positive_int, help="glimpse: width of the where pathway (default: 128)")
+    model.add_argument("--glimpse-out", type=positive_int, help="glimpse: width of the glimpse vector (default: 256)")
+    model.add_argument("--loc-std", type=positive_float,
+                       help="glimpse: standard deviation of the location policy; the image spans [-1, 1] (default: 0.1)")
+    model.add_argument("--dram", action=argparse.BooleanOptionalAction, default=None,
+                       help="glimpse: DRAM, two recurrent layers and a context network (default: on for mnist-pairs)")
+    model.add_argument("--loc-grad", action=argparse.BooleanOptionalAction, default=None,
+                       help="glimpse: let the REINFORCE gradient reach the core through the location mean "
+                            "(default: on, as in Mnih et al.)")
     model.add_argument("--hops", type=positive_int,
                        help="vqa: attention hops over the image grid, as in stacked attention networks (default: 2)")
     model.add_argument("--frame-alone", action="store_true", default=None,
@@ -152,6 +170,10 @@ def _check_flags_fit(args, task) -> None:
     """A flag of another task is a mistake worth saying (--pool with --task charlm)."""
     if getattr(args, "hops", None) is not None and task.name != "vqa":
         raise UsageError(f"--hops is a flag of --task vqa, not of --task {task.name}")
+    for flag in ("glimpses", "patch", "scales", "scale_factor", "glimpse_hidden", "loc_hidden", "glimpse_out",
+                 "loc_std", "dram", "loc_grad"):
+        if getattr(args, flag, None) is not None and task.name != "glimpse":
+            raise UsageError(f"--{flag.replace('_', '-')} is a flag of --task glimpse, not of --task {task.name}")
     for flag, owner in (("mode", "charlm"), ("val_fraction", "charlm"), ("seq_len", "charlm"), ("highway", "charlm"),
                         ("eval_chars", "charlm"), ("tokens", "sentiment"), ("max_len", "sentiment"),
                         ("min_count", "sentiment"), ("bidirectional", "sentiment"), ("pool", "sentiment"),
