@@ -149,7 +149,14 @@ class Playground:
 
     async def acquire(self) -> None:
         """A generation slot, waiting in a bounded queue for at most ``wait_timeout`` seconds."""
-        if self.slots.locked() and self.waiting >= self.limits.max_waiting:
+        if not self.slots.locked():
+            # A free slot is taken at once, without a switch to another request in between, so
+            # ``waiting`` counts only the requests that really wait (wait_for below runs the
+            # acquire as a task: a request counted there while a slot was free took a place in
+            # the queue that it never used, and turned away requests the queue had room for).
+            await self.slots.acquire()
+            return
+        if self.waiting >= self.limits.max_waiting:
             raise ClientError(503, "too many generations are queued; try again shortly")
         self.waiting += 1
         try:
