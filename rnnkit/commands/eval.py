@@ -54,12 +54,19 @@ def _charlm(args, checkpoint, runtime) -> dict:
     return {"bpc": bits_per_char(nats, count), "chars": count, "nats": nats, "data": data, "split": split}
 
 
+def _split_of_three(args, data_set: str) -> str:
+    """``--split`` of a data set with the splits train, val and test: val by default; all is refused,
+    naming ``data_set`` ("a sentiment data set")."""
+    split = args.split or "val"
+    if split == "all":
+        raise UsageError(f"{data_set} has the splits train, val and test")
+    return split
+
+
 def _sentiment(args, checkpoint, runtime) -> dict:
     from rnnkit.tasks.sentiment import SentimentTask
 
-    split = args.split or "val"
-    if split == "all":
-        raise UsageError("a sentiment data set has the splits train, val and test")
+    split = _split_of_three(args, "a sentiment data set")
     cfg = checkpoint.train_config(batch=1)
     task = SentimentTask.from_checkpoint(cfg, checkpoint, data=args.data)
     metrics = task.evaluate(runtime, split)
@@ -69,9 +76,7 @@ def _sentiment(args, checkpoint, runtime) -> dict:
 def _translate(args, checkpoint, runtime) -> dict:
     from rnnkit.tasks.translate import TranslateTask
 
-    split = args.split or "val"
-    if split == "all":
-        raise UsageError("a translation data set has the splits train, val and test")
+    split = _split_of_three(args, "a translation data set")
     cfg = checkpoint.train_config(batch=1)
     task = TranslateTask.from_checkpoint(cfg, checkpoint, data=args.data)
     metrics = task.evaluate(runtime, split, beam=args.beam)
@@ -97,9 +102,7 @@ EVALUATORS = {"charlm": _charlm, "sentiment": _sentiment, "translate": _translat
 def _glimpse(args, checkpoint, runtime) -> dict:
     from rnnkit.tasks.glimpse import GlimpseTask
 
-    split = args.split or "val"
-    if split == "all":
-        raise UsageError("a glimpse data set has the splits train, val and test")
+    split = _split_of_three(args, "a glimpse data set")
     cfg = checkpoint.train_config(batch=1)
     task = GlimpseTask.from_checkpoint(cfg, checkpoint, data=args.data)
     metrics = task.evaluate(runtime, split, limit=0)
@@ -114,9 +117,7 @@ def _draw(args, checkpoint, runtime) -> dict:
     split, with one noise sample per image from a fixed seed (``samples``)."""
     from rnnkit.tasks.draw import DrawTask
 
-    split = args.split or "val"
-    if split == "all":
-        raise UsageError("an image data set has the splits train, val and test")
+    split = _split_of_three(args, "an image data set")
     cfg = checkpoint.train_config(batch=1)
     task = DrawTask.from_checkpoint(cfg, checkpoint, data=args.data)
     metrics = task.evaluate(runtime, split, limit=0)
