@@ -62,6 +62,9 @@ def main(argv=None) -> int:
         print(f"rnnkit {args.command}: error: {exc}", file=sys.stderr)
         return UsageError.exit_code
     except KeyboardInterrupt:
+        finished = getattr(args, "finished_code", None)
+        if finished is not None:  # the command had done its work and saved it: the Ctrl-C stopped only its clean-up
+            return finished
         print(f"rnnkit {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `rnnkit sample ... | head` closed the pipe: not an error

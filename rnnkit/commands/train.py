@@ -362,12 +362,18 @@ def _run_trainer(args, trainer, task, spec, cfg, checkpoint, run_dir: Path) -> i
     best = f", best {metric} {p.best:.4f}" if p.best is not None else ""
     val = "  ".join(f"{k} {v:.4f}" for k, v in (p.val or {}).items() if isinstance(v, (int, float))) or "n/a"
     unit = task.rate_unit.split("/")[0]  # chars, tokens
+    sampling = task.name == "charlm" and args.sample_length
+    if not result.interrupted and not sampling:
+        # Everything is saved and nothing is left but closing the workers and the run folder: from
+        # here a Ctrl-C changes nothing, and cli.main ends with this code instead of "interrupted".
+        args.finished_code = 0
     print(f"done: step {p.step}, {p.tokens:,} {unit} in {p.elapsed:.0f} s "
           f"({p.tokens / max(p.elapsed, 1e-9):,.0f} {task.rate_unit}); validation {val}{best}", file=out)
     if result.interrupted:
         print(f"resume with: rnnkit train --resume {run_dir}", file=out)
         return 130
-    if task.name == "charlm" and args.sample_length:
+    if sampling:
         print("sample:", file=out)
         print_sample(trainer.runtime, task.vocab, length=args.sample_length, seed=cfg.seed)
+        args.finished_code = 0
     return 0

@@ -194,6 +194,29 @@ def test_a_ctrl_c_as_the_run_ends_prints_no_traceback(text, tmp_path):
         assert trial["rc"] == 0 and not trial["traceback"] and not trial["leftover"], trial["err"]
 
 
+
+def test_a_ctrl_c_in_the_clean_up_after_done_ends_the_run_with_0(text, tmp_path, capsys, monkeypatch):
+    """Deterministic twin of the test above: the Ctrl-C lands while the workers are being closed,
+    after "done:" and the last checkpoint; a run that is saved and over reports success."""
+    from rnnkit.commands import train as train_command
+
+    def closing_interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_command, "_close", closing_interrupted)
+    run = tmp_path / "run"
+    code, err = cli(["train", "--data", text, *SMALL, "--steps", 3, "--out", run], capsys)
+    assert code == 0 and "done:" in err and "interrupted" not in err, err
+    assert load_checkpoint(run / LATEST)
+
+    # Before "done:" the same Ctrl-C still means "interrupted" (here: sampling after the run).
+    monkeypatch.setattr(train_command, "_close", lambda runtime: None)
+    monkeypatch.setattr("rnnkit.generate.print_sample", closing_interrupted)
+    code, err = cli(["train", "--data", text, *SMALL[:-2], "--steps", 3, "--out", tmp_path / "run2",
+                     "--sample-length", 20], capsys)
+    assert code == 130 and "interrupted" in err, err
+
+
 # -- 3: divergence ---------------------------------------------------------------------------------
 
 
