@@ -11,6 +11,7 @@ examples:
   rnnkit eval runs/charlm --data notes.txt --json   # all of another text
   rnnkit eval runs/mr --split test --json           # sentiment: the test split
   rnnkit eval runs/en-es --split test --beam 5 --json   # translate: BLEU and chrF
+  rnnkit eval runs/caption --split test --beam 3 --json  # caption: bleu1..bleu4 (+ relations_correct)
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def add_arguments(p) -> None:
                         "(default: val; all with charlm --data)")
     p.add_argument("--batch", type=positive_int, default=64, help="charlm: parallel streams (default: 64)")
     p.add_argument("--seq-len", type=positive_int, default=128, help="charlm: steps per chunk (default: 128)")
-    p.add_argument("--beam", type=positive_int, default=5, help="translate: beam size, 1 = greedy (default: 5)")
+    p.add_argument("--beam", type=positive_int, default=5,
+                   help="translate, caption: beam size, 1 = greedy (default: 5)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a sentence")
 
 
@@ -136,6 +138,15 @@ def _vqa(args, checkpoint, runtime) -> dict:
 EVALUATORS["vqa"] = _vqa
 
 
+def _caption(args, checkpoint, runtime) -> dict:
+    from rnnkit.tasks.caption_cli import evaluate_command
+
+    return evaluate_command(args, checkpoint, runtime)
+
+
+EVALUATORS["caption"] = _caption
+
+
 def run(args) -> int:
     checkpoint, runtime = load_runtime(args)
     task = checkpoint.task.get("name")
@@ -165,6 +176,10 @@ def run(args) -> int:
         from rnnkit.tasks.vqa_cli import describe
 
         print(f"{describe(result)}; checkpoint {checkpoint.path}")
+    elif task == "caption":
+        from rnnkit.tasks.caption_cli import describe as describe_captions
+
+        print(f"{describe_captions(result)}; checkpoint {checkpoint.path}")
     elif task == "glimpse":
         print(f"error {result['error']:.4f} (digits {result['digit_error']:.4f}), loss {result['loss']:.4f} nats over "
               f"{result['count']:,} images of {result['data']} ({result['split']}); checkpoint {checkpoint.path}")

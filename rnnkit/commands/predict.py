@@ -12,6 +12,7 @@ examples:
   rnnkit predict runs/charlm "def " --top-k 3
   rnnkit predict runs/en-es "And God said, Let there be light: and there was light." --beam 5
   rnnkit predict runs/en-es --file verses.txt --json --attention-png attention.png
+  rnnkit predict runs/caption scene.png --beam 3 --attention-png words.png
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ def add_arguments(p) -> None:
     p.add_argument("--top-k", type=positive_int, default=5, help="charlm: next characters to show (default: 5)")
     p.add_argument("--glimpses-png", metavar="FILE",
                    help="glimpse: draw the path of glimpses over each image (FILE, then FILE-2, ... for more images)")
-    p.add_argument("--beam", type=positive_int, default=5, help="translate: beam size, 1 = greedy (default: 5)")
+    p.add_argument("--beam", type=positive_int, default=5,
+                   help="translate, caption: beam size, 1 = greedy (default: 5)")
     p.add_argument("--attention-png", metavar="FILE",
                    help="translate: draw the attention matrix of each input (source against output pieces); "
-                        "vqa: draw each attention hop over the image")
+                        "vqa: draw each attention hop over the image; caption: the attention over the "
+                        "image at each word")
     p.add_argument("--strip-png", metavar="FILE",
                    help="frames: draw each clip's frames with the label predicted for each (a per-frame strip)")
 
@@ -146,6 +149,10 @@ def run(args) -> int:
         from rnnkit.tasks.vqa_cli import predict_command
 
         return predict_command(checkpoint, runtime, inputs, args)
+    if task == "caption":  # images (rnnkit/tasks/caption_cli.py)
+        from rnnkit.tasks.caption_cli import predict_command as caption_images
+
+        return caption_images(checkpoint, runtime, inputs, args)
     if task not in PREDICTORS:
         raise UsageError(f"{checkpoint.path} was trained on task {task!r}, which this rnnkit cannot run")
     for text, result in zip(inputs, PREDICTORS[task](checkpoint, runtime, inputs, args)):

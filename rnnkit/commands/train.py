@@ -17,6 +17,7 @@ examples:
   rnnkit train --task frames --data moving-digits --minutes 30 --out runs/frames   # --frame-alone: the baseline
   rnnkit train --task translate --data bible-en-es --attention additive --minutes 30 --out runs/en-es
   rnnkit train --task draw --data binarized-mnist --attention --minutes 60 --out runs/draw
+  rnnkit train --task caption --data scenes --attention soft --minutes 20 --out runs/caption
 """
 
 from __future__ import annotations
@@ -86,9 +87,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None,
                        help="sentiment: read each text both ways, or one way with --no-bidirectional "
                             "(default: both)")
-    model.add_argument("--attention", choices=("none", "additive", "dot", "on", "off"), nargs="?", const="on",
+    model.add_argument("--attention", choices=("none", "additive", "dot", "on", "off", "soft"), nargs="?", const="on",
                        help="translate: the decoder's attention over the source (default: additive); "
-                            "draw: on (a bare --attention) or off (default: on)")
+                            "draw: on (a bare --attention) or off (default: on); "
+                            "caption: soft attention over the image grid at every word, or none (default: soft)")
     model.add_argument("--input-feeding", action=argparse.BooleanOptionalAction, default=None,
                        help="translate: feed the previous attentional state to the decoder (default: on)")
     model.add_argument("--tie-embeddings", action="store_true", default=None,
@@ -176,11 +178,11 @@ def _check_flags_fit(args, task) -> None:
             raise UsageError(f"--{flag.replace('_', '-')} is a flag of --task glimpse, not of --task {task.name}")
     for flag, owner in (("mode", "charlm"), ("val_fraction", "charlm"), ("seq_len", "charlm"), ("highway", "charlm"),
                         ("eval_chars", "charlm"), ("tokens", "sentiment"), ("max_len", "sentiment"),
-                        ("min_count", "sentiment"), ("bidirectional", "sentiment"), ("pool", "sentiment"),
+                        ("min_count", "sentiment or caption"), ("bidirectional", "sentiment"), ("pool", "sentiment"),
                         ("embed_dropout", "sentiment"), ("frame_alone", "frames"), ("clip_len", "frames"),
-                        ("image_size", "frames"), ("reverse", "translate"), ("src_pieces", "translate"),
+                        ("image_size", "frames or caption"), ("reverse", "translate"), ("src_pieces", "translate"),
                         ("tgt_pieces", "translate"), ("subword", "translate"), ("val_beam", "translate"),
-                        ("attention", "translate or draw"), ("input_feeding", "translate"), ("tie_embeddings", "translate"),
+                        ("attention", "translate or draw or caption"), ("input_feeding", "translate"), ("tie_embeddings", "translate"),
                         ("steps_t", "draw"), ("latent", "draw"), ("read_n", "draw"), ("write_n", "draw")):
         if flag in ("max_len", "bidirectional"):
             owner = "sentiment or translate"

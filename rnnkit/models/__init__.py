@@ -58,6 +58,9 @@ MODEL_KINDS = {kind.name: kind for kind in (
     ModelKind("tagger", "rnnkit.models.tagger.spec:TaggerSpec", "rnnkit.models.tagger.numpy_model:Tagger",
               "rnnkit.models.tagger.torch_model:TorchTagger", "labels", "rnnkit.data.frame_labels:LabelSet",
               "frame tagger (many-to-many: a conv or affine encoder per frame, then a recurrence)"),
+    ModelKind("captioner", "rnnkit.models.captioner.spec:CaptionerSpec", "rnnkit.models.captioner.numpy_model:Captioner",
+              "rnnkit.models.captioner.torch_model:TorchCaptioner", "words", "rnnkit.tasks.caption_vocab:CaptionVocab",
+              "image captioning (one-to-many): conv encoder, LSTM decoder, optional soft attention"),
 )}
 
 

@@ -6,6 +6,7 @@
     frames      many-to-many: a label for every frame of a clip or stream (frame accuracy)
     draw        images drawn one piece at a time: DRAW (nats per image)
     translate   sequence to sequence: a sentence in another language (BLEU)
+    caption     one-to-many: a sentence about an image, word by word (BLEU-4)
 
 A task turns its data into batches (tuples of batch-first arrays the model's ``loss`` takes),
 builds the model spec that fits the data (vocabulary sizes, classes), evaluates a runtime on a
@@ -30,6 +31,7 @@ TASKS = {
     "vqa": "rnnkit.tasks.vqa:VQATask",
     "draw": "rnnkit.tasks.draw:DrawTask",
     "translate": "rnnkit.tasks.translate:TranslateTask",
+    "caption": "rnnkit.tasks.caption:CaptionTask",
 }
 
 

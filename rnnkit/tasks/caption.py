@@ -1,0 +1,268 @@
+"""Image captioning (one-to-many): write a sentence about an image, word by word.
+
+Data (rnnkit/data/caption_sets.py, docs/captioning_data.md): ``scenes`` (canvases of real MNIST
+digits and Fashion-MNIST clothes, captions generated from what is where; test items from the data
+sets' own test images), ``tuxpaint`` (Tux Paint's stamps with their human one-line captions, a
+fixed test split) or ``coco:DIR`` (a COCO-format captions JSON with its images). Each split is a
+CaptionSet: images (n, S, S, C) uint8 and one or more raw reference captions per image.
+
+Words: ``caption_words`` of the data module; the vocabulary (rnnkit/tasks/caption_vocab.py) is
+built on the training references, words seen fewer than ``min_count`` times read as ``<unk>``, and
+saved in the checkpoint. A caption is at most :data:`MAX_WORDS` words (longer ones are cut).
+
+Batches: one (image, reference) pair a row: (images (N, S, S, C) float32 in [0, 1], captions
+(N, T+1) ids ``<start> w_1 .. w_n <end>`` right-padded, mask (N, T) True where captions[:, 1:] is
+real). The pairs are reshuffled every epoch by (seed, epoch) (rnnkit/data/padding.py's batcher,
+only full batches), so a resumed run reads the same batches. Model: rnnkit/models/captioner.
+
+Metrics (rnnkit/tasks/caption_metrics.py): corpus BLEU-1..4 (sacrebleu, 0-100) of the decoded
+captions against all references of each image, greedy while training (``bleu4`` on the first
+:data:`EVAL_IMAGES` validation images decides ``best.npz``), ``--beam K`` in ``rnnkit eval``;
+``loss``, the teacher-forced nats per caption of each image's first reference; for scenes
+``relations_correct``, the share of captions whose every stated relation holds in the image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from rnnkit.config import TrainConfig
+from rnnkit.data.padding import ClassificationBatcher, pad_batch
+from rnnkit.errors import UsageError
+from rnnkit.runtime import torch_available
+from rnnkit.tasks import Source, Task
+from rnnkit.tasks.caption_vocab import END_ID, PAD_ID, START_ID, UNK_ID, CaptionVocab
+
+SPLITS = ("train", "val", "test")
+NAMED = ("scenes", "tuxpaint")
+MAX_WORDS = 32           # Tux Paint's longest caption is 31 words
+EVAL_IMAGES = 500        # validation images decoded at each evaluation while training
+EVAL_BATCH = 128
+MIN_COUNT = 1
+#: GNMT length normalisation of beam search (rnnkit/inference/beam.py); 0 ranks by log P alone.
+ALPHA = 0.0
+#: Decoding never writes these.
+FORBIDDEN = (PAD_ID, START_ID, UNK_ID)
+
+
+def caption_data():
+    """The data module (rnnkit/data/caption_sets.py)."""
+    try:
+        from rnnkit.data import caption_sets
+    except ImportError as exc:
+        raise UsageError(f"this rnnkit has no captioning data reader (rnnkit/data/caption_sets.py: {exc})") from None
+    return caption_sets
+
+
+def relations_judge():
+    """``relations_correct(caption, facts) -> bool`` of the scenes (rnnkit/data/scenes.py)."""
+    try:
+        from rnnkit.data.scenes import relations_correct
+    except ImportError as exc:
+        raise UsageError(f"this rnnkit cannot judge scene captions (rnnkit/data/scenes.py: {exc})") from None
+    return relations_correct
+
+
+def check_data_name(data) -> str:
+    if not isinstance(data, str) or not (data in NAMED or (data.startswith("coco:") and len(data) > 5)):
+        raise UsageError(f"--task caption reads --data scenes, tuxpaint or coco:DIR, not {data!r}")
+    return data
+
+
+def load_split(data: str, split: str, seed: int = 0, size: int | None = None):
+    """The CaptionSet of ``split``, checked: images (n, S, S, C) uint8 with n >= 1, and every image
+    with at least one non-empty reference."""
+    caption_set = caption_data().load_caption_data(check_data_name(data), split, seed=seed, size=size)
+    images, refs = caption_set.images, caption_set.references
+    if getattr(caption_set, "features", False):
+        raise UsageError(f"{data} gives pre-extracted feature grids; the captioner reads images through its own "
+                         "encoder: give the COCO images folder instead")
+    if len(refs) == 0 or images.shape[0] == 0:
+        raise UsageError(f"the {split} split of {data} holds no captioned images")
+    if images.ndim != 4 or images.dtype != np.uint8 or images.shape[0] != len(refs):
+        raise UsageError(f"the {split} split of {data} is malformed: images {images.dtype} {images.shape} "
+                         f"for {len(refs)} images' captions")
+    words = caption_data().caption_words
+    empty = [i for i, r in enumerate(refs) if not any(words(text) for text in r)]
+    if empty:
+        raise UsageError(f"image {empty[0]} of the {split} split of {data} has no caption with a word")
+    return caption_set
+
+
+def as_floats(images: np.ndarray) -> np.ndarray:
+    return images.astype(np.float32) / 255.0
+
+
+class CaptionTask(Task):
+    name = "caption"
+    summary = "image captioning: scenes of real digits and clothes, Tux Paint stamps, COCO format (BLEU-4)"
+    model_kind = "captioner"
+    metric = "bleu4"
+    lower_is_better = False
+    loss_label = "loss"
+    rate_unit = "images/s"
+    carries_state = False
+    #: docs/captioning.md records what a short run showed with these.
+    TRAIN_DEFAULTS = {"data": "scenes", "steps": 6000, "batch": 32, "lr": 2e-3, "eval_every": 500,
+                      "engine": "torch" if torch_available() else "numpy"}
+    MODEL_DEFAULTS = {"attention": "soft"}
+
+    def __init__(self, cfg: TrainConfig, vocab: CaptionVocab | None = None, min_count: int = MIN_COUNT,
+                 size: int | None = None, train: bool = True):
+        self.cfg, self.min_count, self.size = cfg, min_count, size
+        self.data_name = check_data_name(cfg.data)
+        self._sets = {}
+        self._pairs = None
+        self.vocab = vocab
+        if train or vocab is None:
+            self.vocab = vocab or CaptionVocab.build(self.pairs()[1], min_count)
+            seqs, rows = self.encoded_pairs()
+            self.batcher = ClassificationBatcher(seqs, rows, cfg.batch, seed=cfg.seed, drop_last=True)
+        self.output_size = len(self.vocab)
+
+    # -- data ------------------------------------------------------------------------------
+
+    def split(self, name: str):
+        if name not in SPLITS:
+            raise UsageError(f"unknown split {name!r}: choose train, val or test")
+        if name not in self._sets:
+            self._sets[name] = load_split(self.data_name, name, self.cfg.seed, self.size)
+        return self._sets[name]
+
+    def pairs(self):
+        """(image row of each pair, words of each pair) over the training references."""
+        if self._pairs is None:
+            words = caption_data().caption_words
+            rows, captions = [], []
+            for i, refs in enumerate(self.split("train").references):
+                for text in refs:
+                    w = words(text)[:MAX_WORDS]
+                    if w:
+                        rows.append(i)
+                        captions.append(w)
+            self._pairs = np.asarray(rows, dtype=np.int64), captions
+        return self._pairs
+
+    def encoded_pairs(self):
+        rows, captions = self.pairs()
+        return [self.vocab.encode(w) for w in captions], rows
+
+    @classmethod
+    def sources(cls) -> list[Source]:
+        from rnnkit.data.sources import fashion_mnist, tuxpaint
+        from rnnkit.data.sources.cache import find_download, pip_download_command
+        from rnnkit.data.sources.mnist import WHEEL_PATTERN, WHEEL_SPEC
+
+        scenes = find_download(WHEEL_PATTERN) is not None and fashion_mnist.FOLDER.is_dir()
+        return [Source("scenes", "1-4 real MNIST digits and Fashion-MNIST clothes on a canvas, captions of what is "
+                                 "where (a stand-in, not COCO)", scenes,
+                       f"{fashion_mnist.INSTALL}; {pip_download_command(WHEEL_SPEC)}"),
+                Source("tuxpaint", "Tux Paint's stamps with their human one-line captions", tuxpaint.FOLDER.is_dir(),
+                       tuxpaint.INSTALL),
+                Source("coco:DIR", "a COCO-format captions JSON with its image folder (COCO, Flickr8k)", True, "")]
+
+    @classmethod
+    def from_flags(cls, cfg: TrainConfig, args) -> "CaptionTask":
+        return cls(cfg, min_count=getattr(args, "min_count", None) or MIN_COUNT,
+                   size=getattr(args, "image_size", None))
+
+    @classmethod
+    def from_checkpoint(cls, cfg: TrainConfig, checkpoint, data=None, train: bool = True) -> "CaptionTask":
+        """The task of a trained run with its saved vocabulary (``data``: other caption data);
+        ``train=False`` reads no training split (evaluation)."""
+        from rnnkit.tasks.caption_reader import CaptionReader
+
+        reader = CaptionReader.from_checkpoint(checkpoint)
+        meta = checkpoint.task
+        task = cls(replace(cfg, data=data) if data is not None else cfg, vocab=reader.vocab,
+                   min_count=meta.get("min_count", MIN_COUNT), size=meta.get("size"), train=train)
+        task.reader = reader
+        return task
+
+    def describe(self) -> str:
+        train, val = self.split("train"), self.split("val")
+        n, side, _, channels = train.images.shape
+        return (f"{self.data_name}: train {n:,} images ({len(self.pairs()[0]):,} captions), val {len(val.references):,} "
+                f"images; {side}x{side}x{channels}; vocabulary {len(self.vocab)} words")
+
+    def spec_fields(self) -> dict:
+        _, height, width, channels = self.split("train").images.shape
+        return {"vocab_size": len(self.vocab), "image_height": height, "image_width": width,
+                "image_channels": channels}
+
+    # -- training --------------------------------------------------------------------------
+
+    def next_batch(self):
+        ids, mask, rows = self.batcher.next_batch()
+        return (as_floats(self.split("train").images[rows]), ids, mask[:, 1:]), False
+
+    def state_dict(self) -> dict:
+        return self.batcher.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.batcher.load_state_dict(state)
+
+    def batch_tokens(self, batch) -> int:
+        return int(batch[0].shape[0])
+
+    # -- evaluation ------------------------------------------------------------------------
+
+    def captions(self, runtime, images: np.ndarray, beam: int = 1) -> list[list[str]]:
+        """The words of each image's decoded caption (images (n, S, S, C) uint8)."""
+        from rnnkit.inference.caption_beam import decode, numpy_captioner
+
+        model = numpy_captioner(runtime)
+        out = []
+        for first in range(0, len(images), EVAL_BATCH):
+            hyps = decode(model, as_floats(images[first:first + EVAL_BATCH]), START_ID, END_ID, MAX_WORDS + 1,
+                          beam=beam, alpha=ALPHA, forbidden=FORBIDDEN)
+            out += [self.vocab.decode(h.ids) for h in hyps]
+        return out
+
+    def loss(self, runtime, caption_set, count: int) -> float:
+        """Teacher-forced nats per caption, each image's first reference (words cut at MAX_WORDS)."""
+        from rnnkit.inference.caption_beam import numpy_captioner
+        from rnnkit.numpy_engine.losses import temporal_softmax_loss
+
+        model = numpy_captioner(runtime)
+        words = caption_data().caption_words
+        total = 0.0
+        for first in range(0, count, EVAL_BATCH):
+            rows = range(first, min(first + EVAL_BATCH, count))
+            ids, mask, _ = pad_batch([self.vocab.encode(words(caption_set.references[i][0])[:MAX_WORDS])
+                                      for i in rows])
+            scores, _ = model.forward(as_floats(caption_set.images[first:first + len(rows)]), ids[:, :-1], mask[:, 1:])
+            loss, _ = temporal_softmax_loss(scores.astype(np.float64), ids[:, 1:], mask[:, 1:])
+            total += loss * len(rows)
+        return total / count
+
+    def evaluate(self, runtime, split: str = "val", limit: int | None = None, beam: int = 1,
+                 return_captions: bool = False) -> dict:
+        """BLEU-1..4, the loss and (scenes) relations_correct on the first ``limit`` images of
+        ``split`` (None: :data:`EVAL_IMAGES`; 0: all)."""
+        caption_set = self.split(split)
+        n = len(caption_set.references)
+        count = n if limit == 0 else min(n, EVAL_IMAGES if limit is None else limit)
+        words = self.captions(runtime, caption_set.images[:count], beam)
+        join = caption_data().join_words
+        texts = [join(w) for w in words]
+        from rnnkit.tasks.caption_metrics import bleu_scores
+
+        metrics = bleu_scores(texts, [list(r) for r in caption_set.references[:count]])
+        metrics["loss"] = self.loss(runtime, caption_set, count)
+        if caption_set.facts is not None:
+            judge = relations_judge()
+            metrics["relations_correct"] = float(np.mean([judge(t, caption_set.facts[i]) for i, t in enumerate(texts)]))
+        self.last_count = count
+        if return_captions:
+            metrics["captions"] = texts
+        return metrics
+
+    def meta(self) -> dict:
+        return {"name": self.name, "data": self.cfg.data, "min_count": self.min_count, "size": self.size,
+                "max_words": MAX_WORDS}
+
+    def tokenizers(self) -> dict:
+        return {"words": self.vocab.to_json()}

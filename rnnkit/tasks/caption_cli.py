@@ -1,0 +1,73 @@
+"""``rnnkit eval`` and ``rnnkit predict`` for captioning runs (called from rnnkit/commands/eval.py
+and predict.py, which dispatch on the checkpoint's task).
+
+eval: BLEU-1..4 (``bleu1``..``bleu4``, sacrebleu corpus BLEU, 0-100), the loss and, for scenes,
+``relations_correct`` on ``--split`` (val by default) of the run's data or of ``--data``, decoded
+with ``--beam K`` (1 = greedy). predict: ``rnnkit predict RUN IMAGE [IMAGE ...]`` prints each
+image's caption; ``--attention-png FILE`` draws where the model looked at each word (FILE, then
+FILE-2, ... for more images).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rnnkit.errors import UsageError
+
+
+def evaluate_command(args, checkpoint, runtime) -> dict:
+    from rnnkit.tasks.caption import CaptionTask
+
+    split = args.split or "val"
+    if split == "all":
+        raise UsageError("caption data has the splits train, val and test")
+    beam = args.beam
+    cfg = checkpoint.train_config(batch=1)
+    task = CaptionTask.from_checkpoint(cfg, checkpoint, data=args.data, train=False)
+    caption_set = task.split(split)
+    if caption_set.images.shape[1:] != (checkpoint.spec.image_height, checkpoint.spec.image_width,
+                                        checkpoint.spec.image_channels):
+        raise UsageError(f"the images of {args.data or cfg.data} are {caption_set.images.shape[1:]}, but the model "
+                         f"reads {(checkpoint.spec.image_height, checkpoint.spec.image_width, checkpoint.spec.image_channels)}")
+    metrics = task.evaluate(runtime, split, limit=0, beam=beam)
+    return {**metrics, "beam": beam, "count": task.last_count, "data": args.data or cfg.data, "split": split}
+
+
+def describe(result: dict) -> str:
+    bleu = ", ".join(f"BLEU-{n} {result[f'bleu{n}']:.2f}" for n in (1, 2, 3, 4))
+    relations = (f", relations correct {result['relations_correct']:.4f}" if "relations_correct" in result else "")
+    return (f"{bleu}{relations} (beam {result['beam']}), loss {result['loss']:.4f} nats per caption over "
+            f"{result['count']:,} images of {result['data']} ({result['split']})")
+
+
+def predict_command(checkpoint, runtime, inputs: list[str], args) -> int:
+    from rnnkit.tasks.caption_reader import CaptionReader
+
+    reader = CaptionReader.from_checkpoint(checkpoint)
+    base = Path(args.attention_png) if getattr(args, "attention_png", None) else None
+    results = reader.caption(runtime, inputs, beam=args.beam, attention=base is not None)
+    for i, (image, result) in enumerate(zip(inputs, results), start=1):
+        if base is not None:
+            from rnnkit.viz.caption_attention import draw_caption_attention
+
+            path = base if i == 1 else base.with_name(f"{base.stem}-{i}{base.suffix}")
+            draw_caption_attention(reader.read_image(image, warn=_Quiet()), result["attention"],
+                                   result["words"] + ["<end>"], path)
+            result["attention_png"] = str(path)
+        if args.json:
+            print(json.dumps({"image": image, **result}, ensure_ascii=False))
+        else:
+            print(f"{image}: {result['caption']}"
+                  + (f"; attention drawn in {result['attention_png']}" if "attention_png" in result else ""))
+    return 0
+
+
+class _Quiet:
+    """A stream that drops what is written: the image's warnings were given once already."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass

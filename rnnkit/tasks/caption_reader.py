@@ -1,0 +1,105 @@
+"""What a trained captioner needs to read an image and write its caption, and nothing of the data.
+
+Bad-input policy (docs/captioning.md), each a one-line UsageError (exit code 2) where it is an error:
+
+- no image given, a missing or unreadable file, or one that is not a sane PNG: error;
+- any PNG colour type (grey, palette, RGB, with or without alpha; 1-16 bits) is read: transparent
+  pixels are composited on white, and the colours are converted to what the model reads (RGB, or
+  grey as the mean of R, G and B for a one-channel model);
+- another size than the model's (square models only): padded with white to a centred square and
+  resized by area averaging (``fit_square``), with a warning; a model of non-square images
+  refuses other sizes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.data.sources.png import decode_png, fit_square
+from rnnkit.errors import UsageError
+from rnnkit.tasks.caption_vocab import CaptionVocab
+
+#: A PNG larger than this is refused before it is decoded.
+MAX_IMAGE_BYTES = 64 << 20
+
+
+class CaptionReader:
+    """The vocabulary and the image size of a trained captioner (all saved in the checkpoint)."""
+
+    def __init__(self, vocab: CaptionVocab, height: int, width: int, channels: int, max_words: int = 32):
+        self.vocab, self.height, self.width, self.channels = vocab, height, width, channels
+        self.max_words = max_words
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint) -> "CaptionReader":
+        spec = checkpoint.spec
+        try:
+            vocab = CaptionVocab.from_json(checkpoint.tokenizers["words"])
+        except KeyError:
+            raise UsageError(f"{checkpoint.path} has no caption vocabulary") from None
+        max_words = checkpoint.task.get("max_words", 32)
+        if isinstance(max_words, bool) or not isinstance(max_words, int) or not 1 <= max_words <= 1000:
+            raise UsageError(f"{checkpoint.path}: its task's max_words must be an integer from 1 to 1000")
+        return cls(vocab, spec.image_height, spec.image_width, spec.image_channels, max_words)
+
+    def read_image(self, path, warn=None) -> np.ndarray:
+        """The image at ``path`` as (H, W, C) float32 in [0, 1], converted and resized as the module
+        docstring says."""
+        warn = warn or sys.stderr
+        path = Path(path)
+        if not path.is_file():
+            raise UsageError(f"no such image file: {path}")
+        try:
+            if path.stat().st_size > MAX_IMAGE_BYTES:
+                raise UsageError(f"{path} is larger than {MAX_IMAGE_BYTES >> 20} MB; give a small PNG")
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        rgba = decode_png(data, str(path))  # UsageError for anything that is not a sane PNG
+        height, width = rgba.shape[:2]
+        if (height, width) == (self.height, self.width):
+            alpha = rgba[..., 3:].astype(np.float32) / 255.0     # composite on white
+            rgb = (rgba[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)) / 255.0
+        elif self.height != self.width:
+            raise UsageError(f"{path} is {width}x{height}; this model reads only {self.width}x{self.height} images")
+        else:
+            print(f"warning: {path} is {width}x{height}; the model reads {self.width}x{self.height} images, "
+                  "so it was padded to a square and resized", file=warn)
+            rgb = fit_square(rgba, self.height).astype(np.float32) / 255.0
+        if self.channels == 1:
+            return rgb.mean(axis=2, keepdims=True)
+        if self.channels != 3:
+            raise UsageError(f"this model reads images of {self.channels} channels; a PNG gives 1 or 3")
+        return rgb
+
+    def caption(self, runtime, paths: list[str], beam: int = 3, attention: bool = False, warn=None) -> list[dict]:
+        """Caption each image file: ``[{"caption", "words", "log_prob", "finished"}]``, with
+        ``attention`` also ``"attention"``: (n + 1, h, w) nested lists, where the model looked for
+        each word and for ``<end>`` (soft attention only)."""
+        from rnnkit.inference.caption_beam import attention_of, decode, numpy_captioner
+        from rnnkit.tasks.caption import ALPHA, FORBIDDEN, caption_data
+        from rnnkit.tasks.caption_vocab import END_ID, START_ID
+
+        if not paths:
+            raise UsageError("nothing to caption: give one or more PNG images")
+        if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
+            raise UsageError(f"--beam must be a positive integer (1 is greedy decoding), got {beam!r}")
+        images = np.stack([self.read_image(p, warn) for p in paths])   # every file checked before decoding
+        model = numpy_captioner(runtime)
+        if attention and model.spec.attention != "soft":
+            raise UsageError("this model has no attention (trained with --attention none): there is nothing to draw")
+        results = []
+        for image, h in zip(images, decode(model, images, START_ID, END_ID, self.max_words + 1, beam=beam,
+                                           alpha=ALPHA, forbidden=FORBIDDEN)):
+            words = self.vocab.decode(h.ids)
+            result = {"caption": caption_data().join_words(words), "words": words, "log_prob": float(h.log_prob),
+                      "finished": bool(h.finished)}
+            if attention:
+                gh, gw = model.spec.encoder.grid
+                weights = attention_of(model, image, h.ids, START_ID)
+                result["attention"] = weights.reshape(-1, gh, gw).tolist()
+            results.append(result)
+        return results

@@ -1,0 +1,154 @@
+"""The captioning task on a generated stand-in of the caption data (tests/tasks/caption_fakes.py):
+its vocabulary, batches of (image, reference) pairs and their exact resume, BLEU from sacrebleu,
+greedy and beam decoding through the shared search (both engines give the same words), and a tiny
+set learnt to BLEU 100 with every relation right."""
+
+import numpy as np
+import pytest
+from caption_fakes import FakeData, use_fake_data
+
+from rnnkit.config import TrainConfig
+from rnnkit.errors import UsageError
+from rnnkit.inference.beam import greedy_decode
+from rnnkit.inference.caption_beam import decode, start_state, step_function
+from rnnkit.models.captioner.numpy_model import Captioner
+from rnnkit.models.captioner.spec import CaptionerSpec
+from rnnkit.runtime import make_runtime, torch_available
+from rnnkit.tasks import task_class
+from rnnkit.tasks.caption import FORBIDDEN, CaptionTask
+from rnnkit.tasks.caption_metrics import bleu_scores
+from rnnkit.tasks.caption_vocab import END_ID, PAD_ID, START_ID, UNK_ID, CaptionVocab
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    return use_fake_data(monkeypatch)
+
+
+def make_task(batch=4, seed=0, **kw):
+    return CaptionTask(TrainConfig(data="scenes", batch=batch, seed=seed), **kw)
+
+
+def tiny_spec(task, attention="soft", hidden=16):
+    return CaptionerSpec(**task.spec_fields(), embed_dim=8, hidden=hidden, channels=(4, 8), attention=attention,
+                         attention_size=8)
+
+
+def test_registered():
+    assert task_class("caption") is CaptionTask
+
+
+def test_vocabulary_specials_order_and_json():
+    vocab = CaptionVocab.build([["a", "red", "block"], ["a", "blue", "block"], ["a"]], min_count=2)
+    assert vocab.words == ["<pad>", "<start>", "<end>", "<unk>", "a", "block"]
+    assert (PAD_ID, START_ID, END_ID, UNK_ID) == (0, 1, 2, 3)
+    np.testing.assert_array_equal(vocab.encode(["a", "red"]), [START_ID, 4, UNK_ID, END_ID])
+    assert vocab.decode([4, 5, END_ID, 4]) == ["a", "block"]        # stops at <end>
+    assert CaptionVocab.from_json(vocab.to_json()) == vocab
+    for bad in ({**vocab.to_json(), "size": 99}, {**vocab.to_json(), "words": ["a", "b"]},
+                {**vocab.to_json(), "words": [*vocab.words, "a"], "size": 7}, {"format": "other"},
+                {**vocab.to_json(), "words": [*vocab.words, "two words"], "size": 7}):
+        with pytest.raises(UsageError):
+            CaptionVocab.from_json(bad)
+
+
+def test_batches_pair_an_image_with_one_of_its_references(fake):
+    task = make_task(batch=4)
+    (images, captions, mask), fresh = task.next_batch()
+    assert not fresh and images.shape == (4, 16, 16, 3) and images.dtype == np.float32 and images.max() <= 1
+    assert captions.shape[1] == mask.shape[1] + 1 and (captions[:, 0] == START_ID).all()
+    rows = task.batcher.labels[task.batcher.epoch_batches(0)[0]]     # pair -> its image
+    train = task.split("train")
+    for k, row in enumerate(rows):
+        words = task.vocab.decode(captions[k, 1:])
+        assert " ".join(words) in train.references[row]
+        np.testing.assert_array_equal(images[k], train.images[row] / np.float32(255))
+        n = len(words) + 1                                  # the words and <end> are targets
+        assert mask[k].sum() == n and mask[k, :n].all() and captions[k, n] == END_ID
+    assert len(task.pairs()[0]) == 32                       # 16 images x 2 references
+
+
+def test_resume_reads_the_same_batches(fake):
+    task = make_task(batch=4)
+    for _ in range(5):
+        task.next_batch()
+    state = task.state_dict()
+    expected = [task.next_batch()[0][1] for _ in range(6)]
+    other = make_task(batch=4)
+    other.load_state_dict(state)
+    for want in expected:
+        np.testing.assert_array_equal(other.next_batch()[0][1], want)
+
+
+def test_bad_data_is_one_usage_error(fake, monkeypatch):
+    with pytest.raises(UsageError, match="scenes, tuxpaint or coco:DIR"):
+        CaptionTask(TrainConfig(data="flickr", batch=4))
+    fake.counts = {"train": 0, "val": 2, "test": 2}
+    with pytest.raises(UsageError, match="no captioned images"):
+        make_task()
+    fake.counts = {"train": 3, "val": 2, "test": 2}
+    with pytest.raises(UsageError, match="too few"):               # 6 pairs, batch 8
+        make_task(batch=8)
+
+
+def test_bleu_counts_every_reference():
+    refs = [["a red block on the left", "red on the left"], ["a blue block"]]
+    assert bleu_scores(["red on the left", "a blue block"], refs)["bleu4"] == pytest.approx(100)
+    worse = bleu_scores(["blue on the right", "a blue block"], refs)
+    assert set(worse) == {"bleu1", "bleu2", "bleu3", "bleu4"}
+    assert worse["bleu4"] < worse["bleu1"] < 100
+
+
+@pytest.mark.parametrize("attention", ["none", "soft"])
+def test_beam_one_is_greedy_and_a_wider_beam_scores_no_worse(fake, attention):
+    task = make_task()
+    model = Captioner.create(tiny_spec(task, attention), seed=3, dtype=np.float64)
+    for value in model.params.values():
+        value *= 3.0                                        # peaked, varied distributions
+    images = task.split("val").images[:6] / 255.0
+    greedy = decode(model, images, START_ID, END_ID, 7, beam=1, forbidden=FORBIDDEN)
+    beams = decode(model, images, START_ID, END_ID, 7, beam=4, forbidden=FORBIDDEN)
+    direct = greedy_decode(step_function(model, FORBIDDEN), start_state(model, images), START_ID, END_ID, 7)
+    assert [h.ids for h in greedy] == [h.ids for h in direct]
+    for g, b in zip(greedy, beams):
+        assert not set(g.ids + b.ids) & set(FORBIDDEN)
+        if g.finished:
+            assert b.log_prob >= g.log_prob - 1e-9
+
+
+def test_the_step_scores_equal_the_teacher_forced_ones(fake):
+    """A decoder step fed the words the model wrote gives the log-softmax of the model's forward."""
+    task = make_task()
+    model = Captioner.create(tiny_spec(task, "soft"), seed=1, dtype=np.float64)
+    images = task.split("val").images[:3] / 255.0
+    words = np.array([[START_ID, 4, 5, 6], [START_ID, 7, 4, 4], [START_ID, 5, 5, 8]])
+    scores, _ = model.forward(images, words)
+    step, state = step_function(model), start_state(model, images)
+    for t in range(words.shape[1]):
+        log_probs, state = step(words[:, t], state)
+        expected = scores[:, t] - np.log(np.exp(scores[:, t]).sum(axis=1, keepdims=True))
+        np.testing.assert_allclose(log_probs, expected, atol=1e-10)
+
+
+@pytest.mark.skipif(not torch_available(), reason="needs PyTorch: pip install -e '.[torch]'")
+def test_both_engines_write_the_same_captions(fake):
+    task = make_task()
+    spec = tiny_spec(task, "soft")
+    numpy_rt = make_runtime("numpy", spec, seed=2)
+    torch_rt = make_runtime("torch", spec, params=numpy_rt.params_numpy(), device="cpu")
+    images = task.split("val").images
+    assert task.captions(numpy_rt, images, beam=3) == task.captions(torch_rt, images, beam=3)
+
+
+def test_a_tiny_set_is_learnt(fake):
+    """Four kinds of picture (colour x side), two references each: after training, every greedy
+    caption is a reference, so BLEU-4 reaches 100 and every relation is right."""
+    cfg = TrainConfig(data="scenes", batch=16, lr=0.02, engine="numpy")
+    task = CaptionTask(cfg)
+    runtime = make_runtime("numpy", tiny_spec(task, "soft", hidden=24), cfg, seed=0)
+    before = task.evaluate(runtime, "val")
+    for _ in range(150):
+        runtime.train_step(task.next_batch()[0], cfg.lr)
+    after = task.evaluate(runtime, "val", limit=0, beam=2)
+    assert after["loss"] < before["loss"] / 3
+    assert after["bleu4"] > 99 and after["relations_correct"] == 1.0 and task.last_count == 8
