@@ -119,3 +119,20 @@ def test_a_strangers_spec_is_refused_with_a_usage_error(damage):
             data[key] = value
     with pytest.raises(UsageError):
         TaggerSpec.from_json(data)
+
+
+def test_shards_of_clips_of_different_lengths_give_the_whole_batch_loss():
+    """The loss is a mean over real frames: shards of clips of different lengths are weighted by
+    their frames (model.loss_weight), so 2 or 3 shards give the unsharded loss and gradients."""
+    from rnnkit.runtime.shards import ShardedModel
+
+    spec = spec_of("vector")
+    model = model_of(spec)
+    data = batch(np.random.default_rng(3), spec, lengths=(4, 1, 1, 3, 2, 1))
+    assert model.loss_weight(*data) == 12
+    whole_loss, whole_grads, _ = model.loss(*data)
+    for shards in (2, 3):
+        loss, grads, _ = ShardedModel(model, shards).loss(data, None)
+        np.testing.assert_allclose(loss, whole_loss, rtol=1e-12)
+        for name, grad in whole_grads.items():
+            np.testing.assert_allclose(grads[name], grad, rtol=1e-9, atol=1e-12, err_msg=name)

@@ -97,6 +97,11 @@ class Tagger(NumpyModel):
         loss, dscores = temporal_softmax_loss(scores, labels, np.asarray(mask), average="tokens")
         return loss, self.backward(dscores, cache), None
 
+    def loss_weight(self, frames, mask, labels) -> float:
+        """The loss is a mean over real frames, and clips differ in length: their number (weights
+        the worker shards, rnnkit/runtime/shards.py)."""
+        return float(np.sum(mask))
+
     def backward(self, dscores, cache: _Cache) -> dict:
         """Gradients of every parameter given dscores (N, T, C)."""
         spec, p = self.spec, self.params
