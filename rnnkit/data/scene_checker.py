@@ -200,6 +200,8 @@ def _choices(phrase: _Phrase, items: list[SceneItem]) -> list[tuple[int, ...]]:
 
 def _clause_true(subjects, relation, obj, items: list[SceneItem]) -> bool:
     phrases = list(subjects) + ([obj] if obj is not None else [])
+    if sum(p.count is None for p in phrases) > len(items):
+        return False   # more different items named than the scene holds (and no search blow-up)
     for sets in product(*(_choices(p, items) for p in phrases)):
         single = [s[0] for s, p in zip(sets, phrases) if p.count is None]
         if len(single) != len(set(single)):
