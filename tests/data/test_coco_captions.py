@@ -86,12 +86,17 @@ def test_feature_grids(tmp_path):
         load_caption_data(f"coco:{tmp_path}", "train")
 
 
-def test_jpeg_through_pillow_or_a_clear_message(tmp_path, monkeypatch):
+def test_jpeg_through_pillow(tmp_path):
     image = pytest.importorskip("PIL.Image")
     write_set(tmp_path)
     image.fromarray(solid((0, 200, 0), 6, 6)).save(tmp_path / "train" / "red.png", "JPEG")
     data = load_coco_captions(tmp_path, "train", image_size=6)
     assert abs(int(data.images[0, 3, 3, 1]) - 200) <= 3   # a JPEG under a .png name: content decides
+
+
+def test_jpeg_without_pillow_is_a_clear_message(tmp_path, monkeypatch):
+    write_set(tmp_path)
+    (tmp_path / "train" / "red.png").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
     monkeypatch.setitem(sys.modules, "PIL", None)   # as if Pillow were not installed
     with pytest.raises(UsageError, match=r"red\.png is a JPEG.*pip install pillow"):
         load_coco_captions(tmp_path, "train")
