@@ -4,6 +4,7 @@ A caption is read as clauses (words by :func:`rnnkit.data.caption_sets.caption_w
 
     caption  := clause ( sep clause )* [ "." ]          sep: "." ";" "," "and" ", and" (after a relation)
     clause   := [opener] np_list [copula] [relation np] [trailer]
+              | [copula] relation np [trailer]        (after a sep: the previous clause's subject)
     np_list  := np ( ("," | "and" | ", and") np )*
     np       := [det] noun | noun
     det      := "a" | "an" | "the" | ["the"] number         number: one .. four or 1 .. 4
@@ -174,10 +175,23 @@ class _Parser:
         self.take(self.trailers)
         return subjects, relation, obj
 
+    def continuation(self, subjects):
+        """A relation whose subject is the previous clause's: "... and above a bag"."""
+        if self.peek(*_COPULAS):
+            self.at += 1
+        words = self.take(sorted(self.relations, key=len, reverse=True))
+        obj = self.np() if words is not None else None
+        if obj is None:
+            return None
+        self.take(self.trailers)
+        return subjects, self.relations[words], obj
+
     def caption(self):
         clauses = []
         while self.at < len(self.words):
             clause = self.clause()
+            if clause is None and clauses:
+                clause = self.continuation(clauses[-1][0])
             if clause is None:
                 return None
             clauses.append(clause)

@@ -84,7 +84,8 @@ PAIR = [SEVEN, SNEAKER]
     "one digit and one piece of clothing.", "a seven and a sneaker in the picture.",
     "a 7 left of a sneaker", "the seven is above the sneaker.", "an image with a sneaker.",
     "a seven on the left of a sneaker, and a sneaker under a seven.",
-    "there is a sneaker to the right of a digit.", "two objects"])
+    "there is a sneaker to the right of a digit.", "two objects",
+    "a seven left of a sneaker and is above a sneaker"])
 def test_true_captions(caption):
     assert relations_correct(caption, PAIR)
 
@@ -93,7 +94,8 @@ def test_true_captions(caption):
     "a sneaker to the left of a seven.", "a seven below a sneaker", "three items.", "two digits.",
     "a bag.", "a seven left of a bag", "a seven and a seven", "", ".", "a seven left of",
     "a seven jumps over a sneaker", "a seven left of a sneaker and a sneaker left of a seven",
-    "one digit and two pieces of clothing", "a seven to the left of a seven", "<unk> <unk>"])
+    "one digit and two pieces of clothing", "a seven to the left of a seven", "<unk> <unk>",
+    "a seven left of a sneaker and below a sneaker", "a seven and below a sneaker"])
 def test_false_or_unreadable_captions(caption):
     assert not relations_correct(caption, PAIR)
 
