@@ -139,7 +139,7 @@ def _counted(word: tuple[str, str], count: int) -> str:
     return f"{NUMBERS[count]} {word[0] if count == 1 else word[1]}"
 
 
-def _identities(items: list[SceneItem], rng: np.random.Generator) -> list[str]:
+def _identities(items: list[SceneItem]) -> list[str]:
     text = listing(items)
     verb = "is" if text.startswith(("a ", "an ")) else "are"
     return [f"{text}.", f"there {verb} {text}.", f"a picture of {text}.",
@@ -215,7 +215,7 @@ def _relations(items: list[SceneItem], rng: np.random.Generator) -> list[str]:
 def reference_captions(items: list[SceneItem], rng: np.random.Generator,
                        count: int = REFERENCES) -> list[str]:
     """``count`` different captions of a scene (see the module docstring), drawn with ``rng``."""
-    identities, counts = _identities(items, rng), _counts(items, rng)
+    identities, counts = _identities(items), _counts(items, rng)
     relations = list(dict.fromkeys(_relations(items, rng)))
     chosen = [identities.pop(int(rng.integers(len(identities)))),
               counts.pop(int(rng.integers(len(counts))))]

@@ -2,11 +2,11 @@
 
 A caption is read as clauses (words by :func:`rnnkit.data.caption_sets.caption_words`)::
 
-    caption  := clause ( sep clause )* [ "." ]          sep: "." ";" "," "and" ", and" (after a relation)
+    caption  := clause ( sep clause )* [ "." ]          sep: "." ";" "," "and" ", and"
     clause   := [opener] np_list [copula] [relation np] [trailer]
               | [copula] relation np [trailer]        (after a sep: the previous clause's subject)
     np_list  := np ( ("," | "and" | ", and") np )*
-    np       := [det] noun | noun
+    np       := [det] noun
     det      := "a" | "an" | "the" | ["the"] number         number: one .. four or 1 .. 4
     opener   := "there is" | "there are" | "a picture of" | "an image with" | "i see" | ...
     copula   := "is" | "are" | "sits" | "stands" | "lies" | ... ;  trailer := "in the picture" | ...

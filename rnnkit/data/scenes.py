@@ -22,11 +22,11 @@ Splits, so that no test pixel is seen in training:
 
 Determinism: scene i of a split is drawn from ``np.random.default_rng([seed, split code, i])``
 (codes train 0, val 1, test 2), so the same (split, seed) gives the same scenes on every machine,
-and the first k scenes do not depend on how many are made. Scenes are made one at a time in NumPy and Python, so
-:func:`load_scenes` keeps what it made in the data folder's cache
-(``prepared/scenes-<split>-<seed>-<count>-<canvas>-<key>.npz``, :mod:`.sources.cache`; 127 MB for
-20,000 scenes) and later loads only read it. The key covers the source files
-and :data:`VERSION`, which changes whenever the composition or the grammar does.
+and the first k scenes do not depend on how many are made. Scenes are made one at a time in
+NumPy and Python, so :func:`load_scenes` keeps what it made in the data folder's cache
+(``prepared/scenes-<split>-<seed>-<count>-<canvas>-<key>.npz``, :mod:`.sources.cache`; 127 MB
+for 20,000 scenes) and later loads only read it. The key covers the source files and
+:data:`VERSION`, which changes whenever the composition or the grammar does.
 """
 
 from __future__ import annotations
