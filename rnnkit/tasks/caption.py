@@ -71,10 +71,11 @@ def check_data_name(data) -> str:
     return data
 
 
-def load_split(data: str, split: str, seed: int = 0, size: int | None = None):
-    """The CaptionSet of ``split``, checked: images (n, S, S, C) uint8 with n >= 1, and every image
-    with at least one non-empty reference."""
-    caption_set = caption_data().load_caption_data(check_data_name(data), split, seed=seed, size=size)
+def load_split(data: str, split: str, seed: int = 0, image_size: int | None = None):
+    """The CaptionSet of ``split`` with pictures of side ``image_size`` (None: the source's 64),
+    checked: images (n, S, S, C) uint8 with n >= 1, every image with a reference of a word."""
+    caption_set = caption_data().load_caption_data(check_data_name(data), split, seed=seed, image_size=image_size,
+                                                   features=False)
     images, refs = caption_set.images, caption_set.references
     if getattr(caption_set, "features", False):
         raise UsageError(f"{data} gives pre-extracted feature grids; the captioner reads images through its own "
@@ -107,11 +108,14 @@ class CaptionTask(Task):
     #: docs/captioning.md records what a short run showed with these.
     TRAIN_DEFAULTS = {"data": "scenes", "steps": 6000, "batch": 32, "lr": 2e-3, "eval_every": 500,
                       "engine": "torch" if torch_available() else "numpy"}
-    MODEL_DEFAULTS = {"attention": "soft"}
+    #: The doubly stochastic penalty is summed over the L grid cells (rnnkit/models/captioner/spec.py):
+    #: 0.02 is about 1/L for the 8x8 grid of 64x64 images, the weight of the usual mean over cells.
+    #: At 1 it is ~45 nats at the start, 5x the words' loss, and holds the attention near uniform.
+    MODEL_DEFAULTS = {"attention": "soft", "penalty": 0.02}
 
     def __init__(self, cfg: TrainConfig, vocab: CaptionVocab | None = None, min_count: int = MIN_COUNT,
-                 size: int | None = None, train: bool = True):
-        self.cfg, self.min_count, self.size = cfg, min_count, size
+                 image_size: int | None = None, train: bool = True):
+        self.cfg, self.min_count, self.image_size = cfg, min_count, image_size
         self.data_name = check_data_name(cfg.data)
         self._sets = {}
         self._pairs = None
@@ -120,7 +124,10 @@ class CaptionTask(Task):
             self.vocab = vocab or CaptionVocab.build(self.pairs()[1], min_count)
             seqs, rows = self.encoded_pairs()
             self.batcher = ClassificationBatcher(seqs, rows, cfg.batch, seed=cfg.seed, drop_last=True)
-        self.output_size = len(self.vocab)
+            # The trainer's divergence check compares the loss with log(output_size), a uniform
+            # guess's. The loss is per caption, so a whole caption is the output: V^(n+1) word
+            # sequences of the longest caption, a uniform guess (n+1) log V nats.
+            self.output_size = len(self.vocab) ** (max(len(w) for w in self.pairs()[1]) + 1)
 
     # -- data ------------------------------------------------------------------------------
 
@@ -128,7 +135,7 @@ class CaptionTask(Task):
         if name not in SPLITS:
             raise UsageError(f"unknown split {name!r}: choose train, val or test")
         if name not in self._sets:
-            self._sets[name] = load_split(self.data_name, name, self.cfg.seed, self.size)
+            self._sets[name] = load_split(self.data_name, name, self.cfg.seed, self.image_size)
         return self._sets[name]
 
     def pairs(self):
@@ -166,7 +173,7 @@ class CaptionTask(Task):
     @classmethod
     def from_flags(cls, cfg: TrainConfig, args) -> "CaptionTask":
         return cls(cfg, min_count=getattr(args, "min_count", None) or MIN_COUNT,
-                   size=getattr(args, "image_size", None))
+                   image_size=getattr(args, "image_size", None))
 
     @classmethod
     def from_checkpoint(cls, cfg: TrainConfig, checkpoint, data=None, train: bool = True) -> "CaptionTask":
@@ -177,7 +184,7 @@ class CaptionTask(Task):
         reader = CaptionReader.from_checkpoint(checkpoint)
         meta = checkpoint.task
         task = cls(replace(cfg, data=data) if data is not None else cfg, vocab=reader.vocab,
-                   min_count=meta.get("min_count", MIN_COUNT), size=meta.get("size"), train=train)
+                   min_count=meta.get("min_count", MIN_COUNT), image_size=meta.get("image_size"), train=train)
         task.reader = reader
         return task
 
@@ -261,7 +268,7 @@ class CaptionTask(Task):
         return metrics
 
     def meta(self) -> dict:
-        return {"name": self.name, "data": self.cfg.data, "min_count": self.min_count, "size": self.size,
+        return {"name": self.name, "data": self.cfg.data, "min_count": self.min_count, "image_size": self.image_size,
                 "max_words": MAX_WORDS}
 
     def tokenizers(self) -> dict:

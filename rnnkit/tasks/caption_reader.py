@@ -3,12 +3,14 @@
 Bad-input policy (docs/captioning.md), each a one-line UsageError (exit code 2) where it is an error:
 
 - no image given, a missing or unreadable file, or one that is not a sane PNG: error;
-- any PNG colour type (grey, palette, RGB, with or without alpha; 1-16 bits) is read: transparent
-  pixels are composited on white, and the colours are converted to what the model reads (RGB, or
-  grey as the mean of R, G and B for a one-channel model);
-- another size than the model's (square models only): padded with white to a centred square and
-  resized by area averaging (``fit_square``), with a warning; a model of non-square images
-  refuses other sizes.
+- any PNG colour type (grey, palette, RGB, with or without alpha; 1-16 bits) is read and
+  converted to what the model reads: RGB, or grey as the mean of R, G and B for a one-channel
+  model;
+- the background: transparent pixels are composited on white for an RGB model (Tux Paint's
+  stamps and COCO's photographs), on black for a grey one (the scenes: bright ink on black);
+- another size than the model's (square models only): padded with that background to a centred
+  square and resized by area averaging (``fit_square``), with a warning; a model of non-square
+  images refuses other sizes.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class CaptionReader:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         rgba = decode_png(data, str(path))  # UsageError for anything that is not a sane PNG
         height, width = rgba.shape[:2]
+        grey = self.channels == 1
+        if grey:   # composite and pad on black: on white in the negative, then back
+            rgba = np.concatenate([255 - rgba[..., :3], rgba[..., 3:]], axis=2)
         if (height, width) == (self.height, self.width):
             alpha = rgba[..., 3:].astype(np.float32) / 255.0     # composite on white
             rgb = (rgba[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)) / 255.0
@@ -69,8 +74,8 @@ class CaptionReader:
             print(f"warning: {path} is {width}x{height}; the model reads {self.width}x{self.height} images, "
                   "so it was padded to a square and resized", file=warn)
             rgb = fit_square(rgba, self.height).astype(np.float32) / 255.0
-        if self.channels == 1:
-            return rgb.mean(axis=2, keepdims=True)
+        if grey:
+            return 1.0 - rgb.mean(axis=2, keepdims=True)
         if self.channels != 3:
             raise UsageError(f"this model reads images of {self.channels} channels; a PNG gives 1 or 3")
         return rgb

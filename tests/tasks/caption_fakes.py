@@ -67,7 +67,7 @@ class FakeData:
         self.with_facts = with_facts
         self.caption_words, self.join_words = caption_words, join_words
 
-    def load_caption_data(self, name, split, *, seed=0, size=None):
+    def load_caption_data(self, name, split, *, seed=0, size=None, image_size=None, features=None):
         if name != "scenes":
             raise UsageError(f"unknown caption data {name!r}")
         return make_set(split, self.counts[split], seed, self.with_facts)

@@ -1,0 +1,126 @@
+"""`rnnkit train --task caption`, `rnnkit eval` and `rnnkit predict` on the generated stand-in of
+the caption data (tests/tasks/caption_fakes.py): the eval JSON keys, a caption with its attention
+picture from the NumPy engine, and every bad input answered with one line and exit 2."""
+
+import json
+
+import numpy as np
+import pytest
+from caption_fakes import FakeData, make_set, use_fake_data
+from vqa_fakes import encode_png
+
+from rnnkit.cli import main
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with pytest.MonkeyPatch.context() as mp:
+        yield use_fake_data(mp, FakeData())
+
+
+def cli(argv, capsys):
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(code, err, *words):
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    for word in words:
+        assert word in err, err
+
+
+@pytest.fixture(scope="module")
+def run(fake, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "caption"
+    assert main(["train", "--task", "caption", "--data", "scenes", "--engine", "numpy", "--hidden", "8",
+                 "--embed", "4", "--steps", "4", "--batch", "8", "--eval-every", "2", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    """Test picture 0 of the stand-in, as a PNG file."""
+    path = tmp_path_factory.mktemp("pictures") / "0.png"
+    path.write_bytes(encode_png(make_set("test", 1).images[0]))
+    return path
+
+
+def test_eval_json_has_bleu_and_relations(fake, run, capsys):
+    code, out, err = cli(["eval", run, "--split", "test", "--beam", "3", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert {"bleu1", "bleu2", "bleu3", "bleu4", "loss", "relations_correct"} <= set(result)
+    assert result["count"] == 8 and result["split"] == "test" and result["beam"] == 3
+    assert 0 <= result["bleu4"] <= result["bleu1"] <= 100 and 0 <= result["relations_correct"] <= 1
+    code, out, _ = cli(["eval", run], capsys)
+    assert code == 0 and out.startswith("BLEU-1 ") and "(val)" in out
+
+
+def test_checkpoint_keeps_the_vocabulary_and_the_spec(fake, run):
+    from rnnkit.training.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(run)
+    words = checkpoint.tokenizers["words"]["words"]
+    assert words[:4] == ["<pad>", "<start>", "<end>", "<unk>"] and "block" in words
+    spec = checkpoint.spec
+    assert spec.kind == "captioner" and spec.attention == "soft" and spec.vocab_size == len(words)
+    assert (spec.image_height, spec.image_channels) == (16, 3)
+
+
+def test_predict_captions_and_draws_the_attention(fake, run, image, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    picture = tmp_path / "words.png"
+    code, out, err = cli(["predict", run, image, "--beam", "2", "--attention-png", picture, "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert isinstance(result["caption"], str) and result["image"] == str(image)
+    weights = np.array(result["attention"])
+    assert weights.shape == (len(result["words"]) + result["finished"], 2, 2)     # the 2x2 grid of 16x16
+    np.testing.assert_allclose(weights.sum(axis=(1, 2)), 1, atol=1e-6)
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, out, err = cli(["predict", run, image], capsys)
+    assert code == 0 and out.startswith(f"{image}: ")
+
+
+def test_another_size_is_resized_with_a_warning(fake, run, tmp_path, capsys):
+    path = tmp_path / "big.png"
+    path.write_bytes(encode_png(np.full((20, 40, 3), 200, np.uint8)))
+    code, out, err = cli(["predict", run, path], capsys)
+    assert code == 0 and "40x20" in err and "resized" in err
+
+
+def test_bad_inputs_are_one_line_and_exit_2(fake, run, image, tmp_path, capsys):
+    missing = tmp_path / "missing.png"
+    one_line_error(*cli(["predict", run, missing], capsys)[::2], "no such image file")
+    text = tmp_path / "note.png"
+    text.write_text("not a picture")
+    one_line_error(*cli(["predict", run, text], capsys)[::2], "note.png")
+    one_line_error(*cli(["predict", run], capsys)[::2], "nothing to predict")
+    code, _, err = cli(["predict", run, image, "--beam", "0"], capsys)
+    assert code == 2 and "--beam" in err and "Traceback" not in err
+    code, _, err = cli(["eval", run, "--beam", "0"], capsys)
+    assert code == 2 and "--beam" in err and "Traceback" not in err
+    one_line_error(*cli(["eval", run, "--split", "all"], capsys)[::2], "train, val and test")
+    out = tmp_path / "r"
+    one_line_error(*cli(["train", "--task", "caption", "--data", "flickr", "--steps", "1", "--out", out], capsys)[::2],
+                   "scenes, tuxpaint or coco:DIR")
+    one_line_error(*cli(["train", "--task", "caption", "--attention", "additive", "--steps", "1", "--batch", "4",
+                         "--out", out], capsys)[::2], "attention must be one of none, soft")
+    one_line_error(*cli(["train", "--task", "sentiment", "--attention", "soft", "--out", out], capsys)[::2],
+                   "--attention is a flag of --task")
+    assert not out.exists()
+
+
+def test_empty_caption_data_is_one_line(fake, tmp_path, capsys):
+    saved = fake.counts
+    fake.counts = {"train": 0, "val": 1, "test": 1}
+    try:
+        one_line_error(*cli(["train", "--task", "caption", "--steps", "1", "--out", tmp_path / "r"], capsys)[::2],
+                       "no captioned images")
+    finally:
+        fake.counts = saved
