@@ -105,6 +105,13 @@ def main() -> None:
         if not args.no_numpy:
             numpy_rt = make_runtime("numpy", spec, cfg, seed=0)
             steps["rnnkit numpy"] = lambda rt=numpy_rt: rt.train_step((images, captions, mask), LR)
+        check = PlainCaptioner(vocab, channels, spec.channels, spec.embed_dim, args.hidden, attention == "soft",
+                               spec.attention_size, spec.penalty).double()
+        check.load_rnnkit(spec.init_params(np.random.default_rng(0)))
+        reference = make_runtime("numpy", spec, TrainConfig(dtype="float64"), seed=0).model.loss(images, captions, mask)[0]
+        with torch.no_grad():
+            gap = abs(float(check(xt.double(), ct, mt)) - reference)
+        print(f"attention {attention}: the plain model and rnnkit's, same weights, float64: losses differ by {gap:.1e}")
         times = interleaved_step_times(steps, args.warmup, args.rounds, args.per_round)
         plain_time = median(times["plain PyTorch"])
         for name, values in times.items():

@@ -68,3 +68,42 @@ class PlainCaptioner(nn.Module):
         loss = F.cross_entropy(scores.reshape(-1, scores.shape[-1]), targets.reshape(-1), ignore_index=-100,
                                reduction="sum") / len(images)
         return loss + penalty
+
+    def load_rnnkit(self, params: dict) -> None:
+        """Copy rnnkit's parameters (the shared format, rnnkit/models/captioner/spec.py) in, so that
+        benchmarks/caption_speed.py can show both compute the same loss. rnnkit's LSTM gates are
+        i, f, o, g; PyTorch's i, f, g, o; rnnkit adds the context through ctx.W, the cell here reads
+        [word; context], the same product split in two."""
+        def t(name):
+            return torch.as_tensor(params[name], dtype=self.out.weight.dtype)
+
+        def gates(w):                                   # (..., 4H) i f o g -> (4H, ...) i f g o
+            i, f, o, g = w.chunk(4, dim=-1)
+            return torch.cat([i, f, g, o], dim=-1).T
+
+        with torch.no_grad():
+            convs = [m for m in self.cnn if isinstance(m, nn.Conv2d)]
+            for l, conv in enumerate(convs):
+                conv.weight.copy_(t(f"enc.conv{l}.W").permute(3, 2, 0, 1))
+                conv.bias.copy_(t(f"enc.conv{l}.b"))
+            self.init_h.weight.copy_(t("feat.W").T)
+            self.init_h.bias.copy_(t("feat.b"))
+            self.embed.weight.copy_(t("embed.W"))
+            self.out.weight.copy_(t("head.W").T)
+            self.out.bias.copy_(t("head.b"))
+            if self.attention:
+                self.att_q.weight.copy_(t("att.Wq").T)
+                self.att_q.bias.copy_(t("att.b"))
+                self.att_k.weight.copy_(t("att.Wk").T)
+                self.att_v.weight.copy_(t("att.v")[None])
+                cell = self.cell
+                cell.weight_ih.copy_(gates(torch.cat([t("rnn.0.Wx"), t("ctx.W")], dim=0)))
+                cell.weight_hh.copy_(gates(t("rnn.0.Wh")))
+                cell.bias_ih.copy_(gates(t("rnn.0.b")[None])[:, 0])
+                cell.bias_hh.zero_()
+            else:
+                lstm = self.lstm
+                lstm.weight_ih_l0.copy_(gates(t("rnn.0.Wx")))
+                lstm.weight_hh_l0.copy_(gates(t("rnn.0.Wh")))
+                lstm.bias_ih_l0.copy_(gates(t("rnn.0.b")[None])[:, 0])
+                lstm.bias_hh_l0.zero_()
