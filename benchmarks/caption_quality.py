@@ -10,7 +10,8 @@ Tux Paint's human captions, the model against the nearest-neighbour retrieval ba
    and in relations_correct after 15 minutes each.
 2. tuxpaint: the same with ``--data tuxpaint`` (soft attention), against the caption of the most
    similar training image (``nearest_neighbour_captions`` of rnnkit/data/caption_sets.py) scored
-   the same way on the same test split. The target: better BLEU-4 than retrieval.
+   the same way on the same test split (both sides lower-cased, as rnnkit eval scores the model).
+   The target: better BLEU-4 than retrieval.
 
 Run on a quiet machine; both trainings get the same --threads:
 
@@ -67,12 +68,14 @@ def row(name: str, result: dict, steps, seconds) -> list[str]:
 
 
 def retrieval(data: str) -> dict:
-    """BLEU of the nearest-neighbour captions on the test split."""
-    from rnnkit.data.caption_sets import load_caption_data, nearest_neighbour_captions
-    from rnnkit.tasks.caption_metrics import bleu_scores
+    """BLEU of the nearest-neighbour captions on the test split, both sides lower-cased the way
+    ``rnnkit eval`` scores the model (``normalised``)."""
+    from rnnkit.data import caption_sets
+    from rnnkit.tasks.caption_metrics import bleu_scores, normalised
 
-    train, test = load_caption_data(data, "train"), load_caption_data(data, "test")
-    return bleu_scores(nearest_neighbour_captions(train, test.images), [list(r) for r in test.references])
+    train, test = caption_sets.load_caption_data(data, "train"), caption_sets.load_caption_data(data, "test")
+    guesses = [normalised(g, caption_sets) for g in caption_sets.nearest_neighbour_captions(train, test.images)]
+    return bleu_scores(guesses, [[normalised(r, caption_sets) for r in refs] for refs in test.references])
 
 
 def main() -> None:

@@ -16,7 +16,8 @@ real). The pairs are reshuffled every epoch by (seed, epoch) (rnnkit/data/paddin
 only full batches), so a resumed run reads the same batches. Model: rnnkit/models/captioner.
 
 Metrics (rnnkit/tasks/caption_metrics.py): corpus BLEU-1..4 (sacrebleu, 0-100) of the decoded
-captions against all references of each image, greedy while training (``bleu4`` on the first
+captions against all references of each image, written the way the model writes (lower case:
+``join_words(caption_words(reference))``), greedy while training (``bleu4`` on the first
 :data:`EVAL_IMAGES` validation images decides ``best.npz``), ``--beam K`` in ``rnnkit eval``;
 ``loss``, the teacher-forced nats per caption of each image's first reference; for scenes
 ``relations_correct``, the share of captions whose every stated relation holds in the image.
@@ -253,11 +254,12 @@ class CaptionTask(Task):
         n = len(caption_set.references)
         count = n if limit == 0 else min(n, EVAL_IMAGES if limit is None else limit)
         words = self.captions(runtime, caption_set.images[:count], beam)
-        join = caption_data().join_words
-        texts = [join(w) for w in words]
-        from rnnkit.tasks.caption_metrics import bleu_scores
+        data = caption_data()
+        texts = [data.join_words(w) for w in words]
+        from rnnkit.tasks.caption_metrics import bleu_scores, normalised
 
-        metrics = bleu_scores(texts, [list(r) for r in caption_set.references[:count]])
+        references = [[normalised(r, data) for r in refs] for refs in caption_set.references[:count]]
+        metrics = bleu_scores(texts, references)
         metrics["loss"] = self.loss(runtime, caption_set, count)
         if caption_set.facts is not None:
             judge = relations_judge()

@@ -3,9 +3,10 @@
 BLEU-n here is sacrebleu's corpus BLEU with ``max_ngram_order=n``: the geometric mean of the
 modified 1..n-gram precisions, counted over the whole split (not averaged per caption), times the
 brevity penalty exp(min(0, 1 - r/c)) with r the reference length closest to each caption's length.
-Captions are detokenised text (``join_words``) and the references the data's raw text; sacrebleu
-tokenises both the same way (its default ``13a``), so the numbers do not depend on rnnkit's
-tokenizer. Images have one or more references (Tux Paint: one; scenes and COCO: several); sacrebleu
+Captions are detokenised text (``join_words``); the references are the data's text put through
+the same words and back (:func:`normalised`: lower case, as the model writes, for sacrebleu counts
+case: Tux Paint's capitalised captions would cost a lower-case model 6-10 points for nothing,
+docs/captioning_data.md). sacrebleu then tokenises both the same way (its default ``13a``). Images have one or more references (Tux Paint: one; scenes and COCO: several); sacrebleu
 takes a variable number when the missing ones are None. Scores are 0-100, as papers report them.
 """
 
@@ -14,6 +15,12 @@ from __future__ import annotations
 from rnnkit.errors import UsageError
 
 ORDERS = (1, 2, 3, 4)
+
+
+def normalised(text: str, data) -> str:
+    """A reference as the model would write it: ``join_words(caption_words(text))`` of the data
+    module ``data`` (rnnkit/data/caption_sets.py)."""
+    return data.join_words(data.caption_words(text))
 
 
 def bleu_scores(hypotheses: list[str], references: list[list[str]]) -> dict:
