@@ -124,3 +124,17 @@ def test_empty_caption_data_is_one_line(fake, tmp_path, capsys):
                        "no captioned images")
     finally:
         fake.counts = saved
+
+
+def test_resume_equals_an_uninterrupted_run(fake, tmp_path):
+    from rnnkit.training.checkpoint import load_checkpoint
+
+    flags = ["train", "--task", "caption", "--engine", "numpy", "--hidden", "8", "--embed", "4", "--batch", "8",
+             "--eval-every", "2"]
+    assert main([*flags, "--steps", "4", "--out", str(tmp_path / "whole")]) == 0
+    assert main([*flags, "--steps", "2", "--out", str(tmp_path / "half")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "half"), "--steps", "4"]) == 0
+    whole = load_checkpoint(tmp_path / "whole" / "checkpoint.npz").params
+    resumed = load_checkpoint(tmp_path / "half" / "checkpoint.npz").params
+    for name, value in whole.items():
+        np.testing.assert_array_equal(resumed[name], value, err_msg=name)
