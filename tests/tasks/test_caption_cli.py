@@ -138,3 +138,31 @@ def test_resume_equals_an_uninterrupted_run(fake, tmp_path):
     resumed = load_checkpoint(tmp_path / "half" / "checkpoint.npz").params
     for name, value in whole.items():
         np.testing.assert_array_equal(resumed[name], value, err_msg=name)
+
+
+def test_coco_format_folder_end_to_end(tmp_path, capsys):
+    """The real reader of rnnkit/data/coco_captions.py (no stand-in): a tiny COCO-format folder the
+    test writes (captions_<split>.json, <split>/<file>.png), trained, evaluated and captioned."""
+    folder = tmp_path / "coco"
+    for split, count in (("train", 8), ("val", 4), ("test", 4)):
+        data = make_set(split, count)
+        (folder / split).mkdir(parents=True)
+        images, annotations = [], []
+        for i, (picture, refs) in enumerate(zip(data.images, data.references)):
+            (folder / split / f"{i}.png").write_bytes(encode_png(picture))
+            images.append({"id": i, "file_name": f"{i}.png"})
+            annotations += [{"image_id": i, "caption": text.capitalize() + "."} for text in refs]
+        (folder / f"captions_{split}.json").write_text(json.dumps({"images": images, "annotations": annotations}))
+    out = tmp_path / "run"
+    code, _, err = cli(["train", "--task", "caption", "--data", f"coco:{folder}", "--image-size", "16", "--engine",
+                        "numpy", "--hidden", "8", "--embed", "4", "--steps", "2", "--batch", "8", "--eval-every", "2",
+                        "--out", out], capsys)
+    assert code == 0, err
+    code, out_text, err = cli(["eval", out, "--split", "test", "--beam", "2", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out_text)
+    assert result["count"] == 4 and "relations_correct" not in result and result["data"] == f"coco:{folder}"
+    code, out_text, err = cli(["predict", out, folder / "test" / "0.png"], capsys)
+    assert code == 0 and out_text.startswith(str(folder / "test" / "0.png")), err
+    one_line_error(*cli(["train", "--task", "caption", "--data", f"coco:{tmp_path / 'none'}", "--steps", "1",
+                         "--out", tmp_path / "r"], capsys)[::2])
