@@ -11,6 +11,8 @@ from vqa_fakes import encode_png
 
 from rnnkit.cli import main
 
+pytest.importorskip("sacrebleu", reason="BLEU needs pip install -e '.[translate]'")
+
 
 @pytest.fixture(scope="module")
 def fake():

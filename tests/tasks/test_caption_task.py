@@ -3,6 +3,8 @@ its vocabulary, batches of (image, reference) pairs and their exact resume, BLEU
 greedy and beam decoding through the shared search (both engines give the same words), and a tiny
 set learnt to BLEU 100 with every relation right."""
 
+from importlib.util import find_spec
+
 import numpy as np
 import pytest
 from caption_fakes import FakeData, use_fake_data
@@ -18,6 +20,9 @@ from rnnkit.tasks import task_class
 from rnnkit.tasks.caption import FORBIDDEN, CaptionTask
 from rnnkit.tasks.caption_metrics import bleu_scores
 from rnnkit.tasks.caption_vocab import END_ID, PAD_ID, START_ID, UNK_ID, CaptionVocab
+
+
+needs_bleu = pytest.mark.skipif(find_spec("sacrebleu") is None, reason="BLEU needs pip install -e '.[translate]'")
 
 
 @pytest.fixture
@@ -91,6 +96,7 @@ def test_bad_data_is_one_usage_error(fake, monkeypatch):
         make_task(batch=8)
 
 
+@needs_bleu
 def test_bleu_counts_every_reference():
     refs = [["a red block on the left", "red on the left"], ["a blue block"]]
     assert bleu_scores(["red on the left", "a blue block"], refs)["bleu4"] == pytest.approx(100)
@@ -140,6 +146,7 @@ def test_both_engines_write_the_same_captions(fake):
     assert task.captions(numpy_rt, images, beam=3) == task.captions(torch_rt, images, beam=3)
 
 
+@needs_bleu
 def test_a_tiny_set_is_learnt(fake):
     """Four kinds of picture (colour x side), two references each: after training, every greedy
     caption is a reference, so BLEU-4 reaches 100 and every relation is right."""
