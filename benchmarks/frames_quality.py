@@ -11,6 +11,10 @@ the machine's CPU and BLAS.
     python benchmarks/frames_quality.py --threads 2 --minutes 30 --data watch --engine torch
     python benchmarks/frames_quality.py --quick    # seconds: checks that it runs, numbers mean nothing
 
+    # the two models side by side, one core each (equal time, half the wall-clock):
+    taskset -c 0 python benchmarks/frames_quality.py --threads 1 --minutes 20 --models recurrent &
+    taskset -c 1 python benchmarks/frames_quality.py --threads 1 --minutes 20 --models frame-alone
+
 Each run goes to ``--out``/<data>-<model>; the commands are printed, so that any row can be
 repeated alone.
 """
@@ -63,6 +67,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_threads_argument(p, THREADS)
     p.add_argument("--data", nargs="+", default=["moving-digits", "watch"], choices=tuple(QUICK))
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=tuple(MODELS),
+                   help="which models to train (default: both); e.g. one each in two processes pinned to a core each")
     p.add_argument("--minutes", type=float, default=30.0, help="training time of every model (default: 30)")
     p.add_argument("--engine", choices=("numpy", "torch"), default="numpy")
     p.add_argument("--seed", type=int, default=0)
@@ -76,7 +82,7 @@ def main() -> None:
     print_header("Frame-level classification: recurrent tagger against the frame-alone baseline", THREADS, torch)
     rows = []
     for data in args.data:
-        results = {model: train_and_eval(args, data, model) for model in MODELS}
+        results = {model: train_and_eval(args, data, model) for model in args.models}
         for model, r in results.items():
             extra = ("occluded " + f"{r['occluded_accuracy']:.4f}" if "occluded_accuracy" in r else
                      ", ".join(f"{k[9:]} {v:.2f}" for k, v in r.items() if k.startswith("accuracy_")))
