@@ -9,7 +9,10 @@ import pytest
 from caption_fakes import FakeData, make_set, use_fake_data
 from vqa_fakes import encode_png
 
+import rnnkit.tasks.caption as caption_task
 from rnnkit.cli import main
+
+REAL_DATA = caption_task.caption_data      # before the module's fixture routes it to the stand-in
 
 pytest.importorskip("sacrebleu", reason="BLEU needs pip install -e '.[translate]'")
 
@@ -142,9 +145,10 @@ def test_resume_equals_an_uninterrupted_run(fake, tmp_path):
         np.testing.assert_array_equal(resumed[name], value, err_msg=name)
 
 
-def test_coco_format_folder_end_to_end(tmp_path, capsys):
+def test_coco_format_folder_end_to_end(tmp_path, capsys, monkeypatch):
     """The real reader of rnnkit/data/coco_captions.py (no stand-in): a tiny COCO-format folder the
     test writes (captions_<split>.json, <split>/<file>.png), trained, evaluated and captioned."""
+    monkeypatch.setattr(caption_task, "caption_data", REAL_DATA)
     folder = tmp_path / "coco"
     for split, count in (("train", 8), ("val", 4), ("test", 4)):
         data = make_set(split, count)
