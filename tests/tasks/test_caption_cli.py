@@ -172,3 +172,16 @@ def test_coco_format_folder_end_to_end(tmp_path, capsys, monkeypatch):
     assert code == 0 and out_text.startswith(str(folder / "test" / "0.png")), err
     one_line_error(*cli(["train", "--task", "caption", "--data", f"coco:{tmp_path / 'none'}", "--steps", "1",
                          "--out", tmp_path / "r"], capsys)[::2])
+
+
+def test_eval_and_predict_need_no_torch(fake, run, image):
+    """With torch made unimportable, a checkpoint still captions (the NumPy engine decodes)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from rnnkit.cli import main\n"
+            f"sys.exit(main(['predict', {str(run)!r}, {str(image)!r}, '--beam', '2', '--json']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert isinstance(json.loads(done.stdout)["caption"], str)
