@@ -30,7 +30,7 @@ from rnnkit.training.metrics import bits_per_char
 def add_arguments(p) -> None:
     add_model_arguments(p)
     p.add_argument("--data", help="other data than the run's: a corpus name or text file (charlm), "
-                                  "mr or a TSV file (sentiment)")
+                                  "mr or a TSV file (sentiment), scenes, tuxpaint or coco:DIR (caption)")
     p.add_argument("--split", choices=("all", "train", "val", "test"),
                    help="which part: charlm val (held out in training) or all; sentiment train, val or test "
                         "(default: val; all with charlm --data)")

@@ -65,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     data.add_argument("--max-len", type=positive_int, help="sentiment: tokens read of each text; translate: the most "
                                                            "subword pieces of a sentence (default: 100)")
     data.add_argument("--min-count", type=positive_int,
-                      help="sentiment: rarer training words become <unk> (default: 1)")
+                      help="sentiment, caption: rarer training words become <unk> (default: 1)")
     data.add_argument("--reverse", action="store_true", default=None,
                       help="translate: from the data's second column to its first (Spanish to English)")
     data.add_argument("--src-vocab", type=positive_int, dest="src_pieces",
@@ -124,7 +124,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     model.add_argument("--clip-len", type=positive_int,
                        help="frames: frames a clip, or steps a watch window (default: 20; watch 200)")
     model.add_argument("--image-size", type=positive_int,
-                       help="frames: side of a moving clip's frames, a multiple of 8 (default: 64)")
+                       help="frames: side of a moving clip's frames, a multiple of 8 (default: 64); "
+                            "caption: side of the pictures (default: 64)")
     model.add_argument("--steps-t", type=positive_int, help="draw: drawing steps T (default: 64)")
     model.add_argument("--latent", type=positive_int, help="draw: latent size of z_t (default: 100)")
     model.add_argument("--read-n", type=positive_int, help="draw: side of the read glimpse, N x N (default: 2)")
