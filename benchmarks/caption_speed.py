@@ -108,7 +108,8 @@ def main() -> None:
         check = PlainCaptioner(vocab, channels, spec.channels, spec.embed_dim, args.hidden, attention == "soft",
                                spec.attention_size, spec.penalty).double()
         check.load_rnnkit(spec.init_params(np.random.default_rng(0)))
-        reference = make_runtime("numpy", spec, TrainConfig(dtype="float64"), seed=0).model.loss(images, captions, mask)[0]
+        numpy64 = make_runtime("numpy", spec, TrainConfig(dtype="float64"), seed=0).model
+        reference = numpy64.loss(images, captions, mask)[0]
         with torch.no_grad():
             gap = abs(float(check(xt.double(), ct, mt)) - reference)
         print(f"attention {attention}: the plain model and rnnkit's, same weights, float64: losses differ by {gap:.1e}")

@@ -195,7 +195,8 @@ class CaptionTask(Task):
     def describe(self) -> str:
         train, val = self.split("train"), self.split("val")
         n, side, _, channels = train.images.shape
-        return (f"{self.data_name}: train {n:,} images ({len(self.pairs()[0]):,} captions), val {len(val.references):,} "
+        return (f"{self.data_name}: train {n:,} images ({len(self.pairs()[0]):,} captions), "
+                f"val {len(val.references):,} "
                 f"images; {side}x{side}x{channels}; vocabulary {len(self.vocab)} words")
 
     def spec_fields(self) -> dict:

@@ -25,11 +25,11 @@ def evaluate_command(args, checkpoint, runtime) -> dict:
     beam = args.beam
     cfg = checkpoint.train_config(batch=1)
     task = CaptionTask.from_checkpoint(cfg, checkpoint, data=args.data, train=False)
-    caption_set = task.split(split)
-    if caption_set.images.shape[1:] != (checkpoint.spec.image_height, checkpoint.spec.image_width,
-                                        checkpoint.spec.image_channels):
-        raise UsageError(f"the images of {args.data or cfg.data} are {caption_set.images.shape[1:]}, but the model "
-                         f"reads {(checkpoint.spec.image_height, checkpoint.spec.image_width, checkpoint.spec.image_channels)}")
+    spec = checkpoint.spec
+    shape = (spec.image_height, spec.image_width, spec.image_channels)
+    if task.split(split).images.shape[1:] != shape:
+        raise UsageError(f"the images of {args.data or cfg.data} are {task.split(split).images.shape[1:]}, "
+                         f"but the model reads {shape}")
     metrics = task.evaluate(runtime, split, limit=0, beam=beam)
     return {**metrics, "beam": beam, "count": task.last_count, "data": args.data or cfg.data, "split": split}
 

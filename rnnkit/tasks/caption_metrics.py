@@ -6,8 +6,9 @@ brevity penalty exp(min(0, 1 - r/c)) with r the reference length closest to each
 Captions are detokenised text (``join_words``); the references are the data's text put through
 the same words and back (:func:`normalised`: lower case, as the model writes, for sacrebleu counts
 case: Tux Paint's capitalised captions would cost a lower-case model 6-10 points for nothing,
-docs/captioning_data.md). sacrebleu then tokenises both the same way (its default ``13a``). Images have one or more references (Tux Paint: one; scenes and COCO: several); sacrebleu
-takes a variable number when the missing ones are None. Scores are 0-100, as papers report them.
+docs/captioning_data.md). sacrebleu then tokenises both the same way (its default ``13a``).
+Images have one or more references (Tux Paint: one; scenes and COCO: several); sacrebleu takes a
+variable number when the missing ones are None. Scores are 0-100, as papers report them.
 """
 
 from __future__ import annotations
