@@ -114,7 +114,7 @@ class CaptionTask(Task):
                       "engine": "torch" if torch_available() else "numpy"}
     #: The doubly stochastic penalty is summed over the L grid cells (rnnkit/models/captioner/spec.py):
     #: 0.02 is about 1/L for the 8x8 grid of 64x64 images, the weight of the usual mean over cells.
-    #: At 1 it is ~45 nats at the start, 5x the words' loss, and holds the attention near uniform.
+    #: At 1 it is ~45 nats at the start, more than the words' ~40, and least at an even spread.
     MODEL_DEFAULTS = {"attention": "soft", "penalty": 0.02}
 
     def __init__(self, cfg: TrainConfig, vocab: CaptionVocab | None = None, min_count: int = MIN_COUNT,
