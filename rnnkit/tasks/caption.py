@@ -110,6 +110,7 @@ class CaptionTask(Task):
     rate_unit = "images/s"
     carries_state = False
     #: docs/captioning.md records what a short run showed with these.
+    flags = ("min_count", "image_size", "attention")
     TRAIN_DEFAULTS = {"data": "scenes", "steps": 6000, "batch": 32, "lr": 2e-3, "eval_every": 500,
                       "engine": "torch" if torch_available() else "numpy"}
     #: The doubly stochastic penalty is summed over the L grid cells (rnnkit/models/captioner/spec.py):
