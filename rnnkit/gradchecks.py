@@ -210,6 +210,8 @@ def run_all(seed: int = 0) -> list[dict]:
 
     for attention in ("none", "soft"):
         results.update(check_captioner(rng, "lstm", attention=attention))
+    for k, attention in enumerate(("none", "soft")):  # on feature grids (no encoder); a generator of their own
+        results.update(check_captioner(np.random.default_rng([seed, 11, k]), "lstm", attention=attention, grids=True))
     rows = []
     for (layer, param), (err, worst) in results.items():
         tol = tolerance(layer, param)

@@ -9,7 +9,7 @@ when it reorders hypotheses:
 
     "rnn"   the stack's state, one tuple (h,) or (h, c) of (M, H) per layer, from
             h_0 = features feat.W + feat.b (rnnkit/models/captioner/spec.py)
-    "grid"  (M, L, C) the encoder's grid (soft attention only)
+    "grid"  (M, L, C) the encoder's grid, or the given feature grid (soft attention only)
     "keys"  (M, L, A) grid att.Wk, projected once per image (soft attention only)
 
 A step embeds the previous word, runs the stack one step (with attention: the context of h_{t-1}
@@ -28,7 +28,6 @@ import numpy as np
 from rnnkit.inference.beam import Hypothesis, beam_search, greedy_decode
 from rnnkit.models.captioner.numpy_model import Captioner
 from rnnkit.models.captioner.soft_attention import soft_greedy_step
-from rnnkit.numpy_engine.image_encoder import encoder_forward
 from rnnkit.numpy_engine.losses import log_softmax
 from rnnkit.numpy_engine.step import stack_step_forward
 
@@ -45,10 +44,11 @@ def numpy_captioner(runtime) -> Captioner:
 
 
 def start_state(model: Captioner, images: np.ndarray) -> dict:
-    """The decoder's state before the first word for images (N, Hi, Wi, C_0) (module docstring)."""
+    """The decoder's state before the first word for images (N, Hi, Wi, C_0), or feature grids
+    (N, h, w, C) for a model of grids (module docstring)."""
     p, spec = model.params, model.spec
     images = np.asarray(images, dtype=model.dtype)
-    features, grid, _ = encoder_forward(images, p, spec.encoder, "enc.")
+    features, grid, _ = model.encode(images)
     state = {"rnn": model.initial_state(features)}
     if spec.attention == "soft":
         a = np.ascontiguousarray(grid.reshape(grid.shape[0], -1, grid.shape[-1]))     # (N, L, C)
@@ -77,7 +77,7 @@ def step_function(model: Captioner, forbidden=()):
 
 def decode(model: Captioner, images: np.ndarray, start_id: int, end_id: int, max_len: int, beam: int = 1,
            alpha: float = 0.0, forbidden=()) -> list[Hypothesis]:
-    """The best caption of each image (N, Hi, Wi, C_0): greedy for ``beam`` 1, else beam search with
+    """The best caption of each image (N, Hi, Wi, C_0) or feature grid (N, h, w, C): greedy for ``beam`` 1, else beam search with
     GNMT length normalisation ``alpha``; at most ``max_len`` words (``<end>`` counted). Images go
     through in batches of :data:`DECODE_BATCH`."""
     if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
@@ -96,7 +96,8 @@ def decode(model: Captioner, images: np.ndarray, start_id: int, end_id: int, max
 
 def attention_of(model: Captioner, image: np.ndarray, word_ids, start_id: int) -> np.ndarray:
     """Soft attention's weights (n + 1, L) while the captioner reads ``<start> word_ids`` for one
-    image (Hi, Wi, C_0): row t is where it looked when it wrote word t (the last row: ``<end>``).
+    image (Hi, Wi, C_0) or feature grid (h, w, C): row t is where it looked when it wrote word t
+    (the last row: ``<end>``).
     Teacher-forced, so these are the weights of exactly the given caption."""
     words_in = np.array([[start_id, *word_ids]], dtype=np.int64)
     return model.attention(np.asarray(image, dtype=model.dtype)[None], words_in)[0]

@@ -13,6 +13,9 @@ initial state: each layer's dh_0, summed since they share h_0), feat, then the e
 needs no special care: the stack runs forward in time, so a padded step t (mask 0, and every
 later step padded too: right padding) sends no loss gradient back, and reads no later input.
 
+A model of feature grids (``spec.grid``) has no encoder: its input is the grid (N, h, w, C),
+features are the grid's mean, and the backward stops at feat (nothing learns the grids).
+
 With ``attention="soft"`` the decoder runs step by step with attention over the encoder's grid
 (rnnkit/models/captioner/soft_attention.py), and the loss adds the doubly stochastic penalty.
 
@@ -60,11 +63,23 @@ class Captioner(NumpyModel):
         zeros = zero_state(spec.recurrent, features.shape[0], h0.dtype)
         return [(h0, *layer[1:]) for layer in zeros]
 
+    def encode(self, images):
+        """(features (N, C), grid (N, h, w, C), encoder cache) of pictures (N, Hi, Wi, C_0) through
+        the conv encoder, or of feature grids (N, h, w, C) as they are (their mean; cache None)."""
+        spec = self.spec
+        if spec.grid is None:
+            return encoder_forward(images, self.params, spec.encoder, "enc.")
+        grid = np.asarray(images, dtype=self.dtype)
+        if grid.ndim != 4 or grid.shape[1:] != spec.grid:
+            raise ValueError(f"this captioner reads feature grids (N, {', '.join(map(str, spec.grid))}), "
+                             f"got {grid.shape}")
+        return grid.mean(axis=(1, 2)), grid, None
+
     def forward(self, images, words_in, mask=None, rng=None):
         """Scores (N, T, V) of the next word after each of words_in (N, T), and a cache; ``mask``
         (N, T) (None: all real) counts the steps of the attention penalty."""
         p, spec = self.params, self.spec
-        features, grid, enc_cache = encoder_forward(images, p, spec.encoder, "enc.")
+        features, grid, enc_cache = self.encode(images)
         ids_tm = np.ascontiguousarray(np.asarray(words_in).T)                         # (T, N)
         x, state = p["embed.W"][ids_tm], self.initial_state(features)
         penalty = 0.0
@@ -78,8 +93,8 @@ class Captioner(NumpyModel):
         return scores.transpose(1, 0, 2), _Cache(enc_cache, features, ids_tm, stack_cache, y, grid.shape, penalty)
 
     def loss(self, images, captions, mask, state=None, rng=None):
-        """Inputs: images (N, Hi, Wi, C_0); captions (N, T+1) ids starting with the start word;
-        mask (N, T) True where captions[:, 1:] holds a real word (right padding).
+        """Inputs: images (N, Hi, Wi, C_0) or feature grids (N, h, w, C); captions (N, T+1) ids
+        starting with the start word; mask (N, T) True where captions[:, 1:] holds a real word (right padding).
         Returns: loss (summed over time, averaged over the batch), grads, None."""
         p, spec = self.params, self.spec
         captions = np.asarray(captions)
@@ -97,7 +112,8 @@ class Captioner(NumpyModel):
         grads["embed.W"] = scatter_add_rows(c.ids_tm.reshape(-1), dx.reshape(T * N, -1), spec.vocab_size)
         dh0 = sum(layer[0] for layer in dstate0)                                      # shared by the layers
         grads["feat.W"], grads["feat.b"] = c.features.T @ dh0, dh0.sum(axis=0)
-        encoder_backward(dh0 @ p["feat.W"].T, dgrid, c.encoder, grads)
+        if c.encoder is not None:   # feature grids are data: the gradient stops at feat and att
+            encoder_backward(dh0 @ p["feat.W"].T, dgrid, c.encoder, grads)
         return loss + c.penalty, {name: grads[name] for name in spec.param_shapes()}, None
 
     def attention(self, images, words_in) -> np.ndarray:
@@ -108,7 +124,7 @@ class Captioner(NumpyModel):
     def greedy(self, images, start_id: int, end_id: int, max_len: int) -> np.ndarray:
         """Greedy captions (N, max_len) of word ids, each row ``end_id``-padded after its end word."""
         p, spec = self.params, self.spec
-        features, grid, _ = encoder_forward(images, p, spec.encoder, "enc.")
+        features, grid, _ = self.encode(images)
         state = self.initial_state(features)
         a = grid.reshape(grid.shape[0], -1, grid.shape[-1])                              # (N, L, C)
         keys_proj = a @ p["att.Wk"] if spec.attention == "soft" else None

@@ -24,7 +24,18 @@ top-layer state, and its context enters the first layer beside the word:
 The paper's deep output layer (scores from the word, h and z together) is left out: scores come
 from h alone, as without attention.
 
-Parameters in this order: ``enc.conv{l}.W``, ``enc.conv{l}.b``, ``feat.W (C, H)``, ``feat.b (H,)``,
+Pre-extracted feature grids instead of pictures (``grid=(h, w, F)``, e.g. a CNN's last
+convolutional map of each COCO image saved as ``.npy``): there is no encoder and no ``enc.*``
+parameter; the input is the grid itself (N, h, w, F), so C = F,
+
+    features = mean of the grid over its h*w locations     (N, F)
+    a = the grid as (N, L, F), L = h*w                      (soft attention reads it as above)
+
+and the image fields (``image_*``, ``channels``, ``kernel``) are not used. ``grid=None`` (the
+default, and what a spec saved before grids existed says by leaving the field out) is the conv
+encoder on pictures.
+
+Parameters in this order: ``enc.conv{l}.W``, ``enc.conv{l}.b`` (pictures only), ``feat.W (C, H)``, ``feat.b (H,)``,
 ``embed.W (V, E)``, the stack's ``rnn.*``, with soft attention ``att.Wq (H, A)``, ``att.Wk (C, A)``,
 ``att.b (A,)``, ``att.v (A,)``, ``ctx.W (C, G*H)``, then ``head.W (H, V)``, ``head.b (V,)``.
 """
@@ -47,6 +58,7 @@ MAX_VOCAB = 1 << 24
 MAX_WIDTH = 1 << 16
 MAX_LAYERS = 64
 ATTENTIONS = ("none", "soft")
+MAX_GRID_SIDE = 4096
 
 
 def _bounded_int(name, value, low, high):
@@ -72,12 +84,15 @@ class CaptionerSpec:
     attention: str = "none"
     attention_size: int = 64
     penalty: float = 1.0
+    grid: tuple[int, int, int] | None = None
 
     kind = KIND
 
     def __post_init__(self) -> None:
         if isinstance(self.channels, list):
             object.__setattr__(self, "channels", tuple(self.channels))
+        if isinstance(self.grid, list):
+            object.__setattr__(self, "grid", tuple(self.grid))
         if self.cell not in CELL_NAMES:
             raise UsageError(f"unknown cell {self.cell!r}: choose one of {', '.join(CELL_NAMES)}")
         for name, low, high in (("vocab_size", 3, MAX_VOCAB), ("embed_dim", 1, MAX_WIDTH), ("hidden", 1, MAX_WIDTH),
@@ -91,12 +106,36 @@ class CaptionerSpec:
         _bounded_int("attention_size", self.attention_size, 1, MAX_WIDTH)
         if isinstance(self.penalty, bool) or not isinstance(self.penalty, (int, float)) or not 0 <= self.penalty < 1e6:
             raise UsageError(f"penalty must be a number >= 0, got {self.penalty!r}")
+        if self.grid is not None:
+            if not isinstance(self.grid, tuple) or len(self.grid) != 3:
+                raise UsageError(f"grid must be [height, width, features] of the feature grids, got {self.grid!r}")
+            for name, value, high in zip(("grid height", "grid width", "grid features"), self.grid,
+                                         (MAX_GRID_SIDE, MAX_GRID_SIDE, MAX_WIDTH)):
+                _bounded_int(name, value, 1, high)
         self.encoder  # validates the image fields
 
     @property
-    def encoder(self) -> ImageEncoderSpec:
+    def encoder(self) -> ImageEncoderSpec | None:
+        """The conv encoder of pictures; None for a model of feature grids."""
+        if self.grid is not None:
+            return None
         return ImageEncoderSpec(height=self.image_height, width=self.image_width, in_channels=self.image_channels,
                                 channels=self.channels, kernel=self.kernel, pool=True)
+
+    @property
+    def feature_width(self) -> int:
+        """C: the width of the global feature and of each grid cell (F for a model of grids)."""
+        return self.grid[2] if self.grid is not None else self.encoder.features
+
+    @property
+    def grid_size(self) -> tuple[int, int]:
+        """(h, w): the locations soft attention looks over."""
+        return self.grid[:2] if self.grid is not None else self.encoder.grid
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """One input's shape: (h, w, F) of a feature grid, or (Hi, Wi, C_0) of a picture."""
+        return self.grid if self.grid is not None else (self.image_height, self.image_width, self.image_channels)
 
     @property
     def recurrent(self) -> RecurrentSpec:
@@ -105,6 +144,10 @@ class CaptionerSpec:
     def to_json(self) -> dict:
         data = asdict(self)
         data["channels"] = list(self.channels)
+        if self.grid is None:   # a picture model's spec reads as before grids existed (older rnnkits load it)
+            del data["grid"]
+        else:
+            data["grid"] = list(self.grid)
         return data
 
     @classmethod
@@ -114,12 +157,12 @@ class CaptionerSpec:
         return dataclass_from_json(cls, data, "model configuration")
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        shapes = dict(self.encoder.param_shapes("enc."))
-        shapes["feat.W"], shapes["feat.b"] = (self.encoder.features, self.hidden), (self.hidden,)
+        shapes = dict(self.encoder.param_shapes("enc.")) if self.encoder is not None else {}
+        shapes["feat.W"], shapes["feat.b"] = (self.feature_width, self.hidden), (self.hidden,)
         shapes["embed.W"] = (self.vocab_size, self.embed_dim)
         shapes.update(self.recurrent.param_shapes("rnn."))
         if self.attention == "soft":
-            C, A = self.encoder.features, self.attention_size
+            C, A = self.feature_width, self.attention_size
             shapes.update({"att.Wq": (self.hidden, A), "att.Wk": (C, A), "att.b": (A,), "att.v": (A,),
                            "ctx.W": (C, shapes["rnn.0.Wx"][1])})
         shapes["head.W"], shapes["head.b"] = (self.hidden, self.vocab_size), (self.vocab_size,)
@@ -133,7 +176,7 @@ class CaptionerSpec:
             return rng.uniform(-bound, bound, size=shape)
 
         shapes = self.param_shapes()
-        params = dict(self.encoder.init_params(rng, "enc."))
+        params = dict(self.encoder.init_params(rng, "enc.")) if self.encoder is not None else {}
         params["feat.W"], params["feat.b"] = uniform(shapes["feat.W"]), np.zeros(self.hidden)
         params["embed.W"] = EMBED_SCALE * rng.standard_normal(shapes["embed.W"])
         params.update(self.recurrent.init_params(rng, "rnn."))

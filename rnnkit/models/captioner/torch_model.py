@@ -8,6 +8,9 @@ With ``attention="soft"`` each step attends over the encoder's grid given the pr
 h (AdditiveAttention ``att``), adds the context's projection (``ctx.W``) to layer 0's input, and the
 loss adds the doubly stochastic penalty (rnnkit/models/captioner/spec.py).
 
+A model of feature grids (``spec.grid``) has no ``enc``: the grid (N, h, w, C) is the encoder's
+output as given, its mean the global feature.
+
 Autograd gives the backward; tests/models/test_captioner.py holds it to the NumPy engine in float64.
 """
 
@@ -36,13 +39,13 @@ class TorchCaptioner(SharedArrays, nn.Module):
         self.spec = self.config = spec
         cls = CELL_TYPES[spec.cell]
         rec = spec.recurrent
-        self.enc = ImageEncoder(spec.encoder)
-        self.feat = Affine(spec.encoder.features, spec.hidden)
+        self.enc = ImageEncoder(spec.encoder) if spec.encoder is not None else None
+        self.feat = Affine(spec.feature_width, spec.hidden)
         self.embed = Embedding(spec.vocab_size, spec.embed_dim)
         self.rnn = nn.ModuleList([cls(rec.layer_input(l), spec.hidden) for l in range(spec.layers)])
         self.head = Affine(spec.hidden, spec.vocab_size)
         if spec.attention == "soft":
-            C = spec.encoder.features
+            C = spec.feature_width
             self.att = AdditiveAttention(spec.hidden, C, spec.attention_size)
             self.ctx = nn.Module()
             self.ctx.W = nn.Parameter(torch.zeros(C, spec.param_shapes()["ctx.W"][1]))
@@ -64,7 +67,10 @@ class TorchCaptioner(SharedArrays, nn.Module):
         training = self.training if training is None else training
         dtype, device = self.head.W.dtype, self.head.W.device
         images = torch.as_tensor(images, device=device).to(dtype)
-        features, grid = self.enc(images)
+        if self.enc is not None:
+            features, grid = self.enc(images)
+        else:   # feature grids (N, h, w, C): the encoder's output, given
+            features, grid = images.mean(dim=(1, 2)), images
         h0 = self.feat(features)                                                   # (N, H)
         x = self.embed(torch.as_tensor(words_in, device=device))                   # (N, T, E)
         if self.spec.attention == "soft":
