@@ -77,9 +77,9 @@ def step_function(model: Captioner, forbidden=()):
 
 def decode(model: Captioner, images: np.ndarray, start_id: int, end_id: int, max_len: int, beam: int = 1,
            alpha: float = 0.0, forbidden=()) -> list[Hypothesis]:
-    """The best caption of each image (N, Hi, Wi, C_0) or feature grid (N, h, w, C): greedy for ``beam`` 1, else beam search with
-    GNMT length normalisation ``alpha``; at most ``max_len`` words (``<end>`` counted). Images go
-    through in batches of :data:`DECODE_BATCH`."""
+    """The best caption of each image (N, Hi, Wi, C_0) or feature grid (N, h, w, C): greedy for
+    ``beam`` 1, else beam search with GNMT length normalisation ``alpha``; at most ``max_len`` words
+    (``<end>`` counted). Images go through in batches of :data:`DECODE_BATCH`."""
     if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
         raise ValueError(f"beam must be a positive integer, got {beam!r}")
     step = step_function(model, forbidden)
