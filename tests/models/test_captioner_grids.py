@@ -80,9 +80,12 @@ def test_spec_json_round_trip_and_old_specs():
     pictures = tiny_spec(attention="soft")
     assert "grid" not in pictures.to_json()            # a picture model's spec reads as before
     assert CaptionerSpec.from_json(pictures.to_json()) == pictures and pictures.grid is None
+    assert not {"image_height", "image_width", "image_channels", "channels", "kernel"} & set(data)
     for bad in ([2, 3], [2, 0, 4], [2, 3, "4"], [True, 3, 4], 7):
         with pytest.raises(UsageError):
             CaptionerSpec.from_json({**data, "grid": bad})
+    with pytest.raises(UsageError, match="image_height"):
+        CaptionerSpec.from_json({**data, "image_height": 32})     # an encoder's field on a model without one
 
 
 @pytest.mark.parametrize("attention", ["none", "soft"])

@@ -19,9 +19,10 @@ N, T, V = 3, 4, 7
 def tiny_spec(cell: str = "lstm", layers: int = 1, attention: str = "none", grids: bool = False) -> CaptionerSpec:
     """Soft attention over the 2x2 grid (2x3 for grids), attention size 3, penalty 0.7 (any weight of
     it is checked)."""
-    return CaptionerSpec(cell=cell, vocab_size=V, embed_dim=4, hidden=5, layers=layers, image_height=8,
-                         image_width=8, image_channels=3, channels=(2, 3), kernel=3, attention=attention,
-                         attention_size=3, penalty=0.7, grid=(2, 3, 4) if grids else None)
+    source = ({"grid": (2, 3, 4)} if grids else
+              {"image_height": 8, "image_width": 8, "image_channels": 3, "channels": (2, 3), "kernel": 3})
+    return CaptionerSpec(cell=cell, vocab_size=V, embed_dim=4, hidden=5, layers=layers, attention=attention,
+                         attention_size=3, penalty=0.7, **source)
 
 
 def tiny_problem(rng, spec: CaptionerSpec):

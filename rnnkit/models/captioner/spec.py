@@ -31,9 +31,9 @@ parameter; the input is the grid itself (N, h, w, F), so C = F,
     features = mean of the grid over its h*w locations     (N, F)
     a = the grid as (N, L, F), L = h*w                      (soft attention reads it as above)
 
-and the image fields (``image_*``, ``channels``, ``kernel``) are not used. ``grid=None`` (the
-default, and what a spec saved before grids existed says by leaving the field out) is the conv
-encoder on pictures.
+and the image fields (``image_*``, ``channels``, ``kernel``) do not apply: they must keep their
+defaults and are left out of its JSON. ``grid=None`` (the default, and what a spec saved before
+grids existed says by leaving the field out) is the conv encoder on pictures.
 
 Parameters in this order: ``enc.conv{l}.W``, ``enc.conv{l}.b`` (pictures only), ``feat.W (C, H)``, ``feat.b (H,)``,
 ``embed.W (V, E)``, the stack's ``rnn.*``, with soft attention ``att.Wq (H, A)``, ``att.Wk (C, A)``,
@@ -42,7 +42,7 @@ Parameters in this order: ``enc.conv{l}.W``, ``enc.conv{l}.b`` (pictures only), 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -59,6 +59,8 @@ MAX_WIDTH = 1 << 16
 MAX_LAYERS = 64
 ATTENTIONS = ("none", "soft")
 MAX_GRID_SIDE = 4096
+#: The conv encoder's fields, which a model of feature grids does not have.
+IMAGE_FIELDS = ("image_height", "image_width", "image_channels", "channels", "kernel")
 
 
 def _bounded_int(name, value, low, high):
@@ -112,6 +114,10 @@ class CaptionerSpec:
             for name, value, high in zip(("grid height", "grid width", "grid features"), self.grid,
                                          (MAX_GRID_SIDE, MAX_GRID_SIDE, MAX_WIDTH)):
                 _bounded_int(name, value, 1, high)
+            defaults = {f.name: f.default for f in fields(self)}
+            changed = [name for name in IMAGE_FIELDS if getattr(self, name) != defaults[name]]
+            if changed:
+                raise UsageError(f"a model of feature grids has no image encoder: {', '.join(changed)} do not apply")
         self.encoder  # validates the image fields
 
     @property
@@ -146,8 +152,10 @@ class CaptionerSpec:
         data["channels"] = list(self.channels)
         if self.grid is None:   # a picture model's spec reads as before grids existed (older rnnkits load it)
             del data["grid"]
-        else:
+        else:                   # and a model of grids says nothing of an encoder it does not have
             data["grid"] = list(self.grid)
+            for name in IMAGE_FIELDS:
+                del data[name]
         return data
 
     @classmethod
