@@ -186,3 +186,16 @@ def test_a_tiny_set_of_grids_is_learnt(coco):
     after = task.evaluate(runtime, "val", limit=0, beam=2, return_captions=True)
     assert after["loss"] < before["loss"] / 3
     assert after["bleu4"] > 99, after["captions"]
+
+
+def test_a_resumed_run_on_grids_equals_an_uninterrupted_one(coco, tmp_path):
+    """--resume rebuilds the task from the checkpoint (grids, not pictures) and ends bit-identical."""
+    flags = ["train", "--task", "caption", "--hidden", "8", "--embed", "4", "--batch", "8", "--eval-every", "2",
+             "--data", f"coco:{coco}", "--engine", "numpy"]
+    assert main([*flags, "--steps", "4", "--out", str(tmp_path / "whole")]) == 0
+    assert main([*flags, "--steps", "2", "--out", str(tmp_path / "half")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "half"), "--steps", "4"]) == 0
+    whole = load_checkpoint(tmp_path / "whole" / "checkpoint.npz").params
+    resumed = load_checkpoint(tmp_path / "half" / "checkpoint.npz").params
+    for name, value in whole.items():
+        np.testing.assert_array_equal(resumed[name], value, err_msg=name)
