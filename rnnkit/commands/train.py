@@ -26,6 +26,7 @@ import argparse
 import atexit
 import contextlib
 import os
+import re
 import signal
 import sys
 from dataclasses import fields, replace
@@ -85,8 +86,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                             "(default: charlm 0, sentiment 0.5)")
     model.add_argument("--highway", action="store_true", default=None, help="charlm: highway gates between stacked layers")
     model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None,
-                       help="sentiment: read each text both ways, or one way with --no-bidirectional "
-                            "(default: both)")
+                       help="sentiment, translate (the encoder), frames: read each sequence both ways, or one way "
+                            "with --no-bidirectional (default: both; frames one way)")
     model.add_argument("--attention", choices=("none", "additive", "dot", "on", "off", "soft"), nargs="?", const="on",
                        help="translate: the decoder's attention over the source (default: additive); "
                             "draw: on (a bare --attention) or off (default: on); "
@@ -169,30 +170,49 @@ def _given(args, names) -> dict:
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
+#: Flags every task takes (argparse dest names). Any other flag belongs to the tasks whose ``flags``
+#: name it (rnnkit/tasks/*.py); tests/cli/test_task_flags.py holds the two lists to the parser.
+#: --sample-length is here because it has a default, so that every run "gives" it (only charlm samples).
+COMMON_FLAGS = frozenset({
+    "task", "data", "cell", "hidden", "layers", "embed_dim", "dropout", "batch", "optimizer", "lr", "schedule",
+    "warmup", "lr_decay", "decay_every", "clip", "clip_mode", "steps", "minutes", "eval_every", "out", "resume",
+    "force", "seed", "engine", "device", "compile", "threads", "dtype", "sample_length",
+})
+
+
+def _parser_actions() -> list:
+    """The actions of the train command's parser (a fresh one: the options, their dest names and
+    help, as the user sees them)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    return [action for action in parser._actions if action.option_strings]
+
+
+def _owners(dest: str, help_text: str | None) -> list[str]:
+    """The tasks that declare ``dest`` in their ``flags``, in the order the flag's help names them
+    (the help says what the flag means for each), then in registry order. Imports every task:
+    only called to word an error."""
+    text = help_text or ""
+
+    def mentioned_at(name: str) -> int:
+        found = re.search(rf"\b{re.escape(name)}\b", text)
+        return found.start() if found else len(text)
+
+    return sorted((name for name in TASKS if dest in task_class(name).flags), key=mentioned_at)
+
+
 def _check_flags_fit(args, task) -> None:
-    """A flag of another task is a mistake worth saying (--pool with --task charlm)."""
-    if getattr(args, "hops", None) is not None and task.name != "vqa":
-        raise UsageError(f"--hops is a flag of --task vqa, not of --task {task.name}")
-    for flag in ("glimpses", "patch", "scales", "scale_factor", "glimpse_hidden", "loc_hidden", "glimpse_out",
-                 "loc_std", "dram", "loc_grad"):
-        if getattr(args, flag, None) is not None and task.name != "glimpse":
-            raise UsageError(f"--{flag.replace('_', '-')} is a flag of --task glimpse, not of --task {task.name}")
-    for flag, owner in (("mode", "charlm"), ("val_fraction", "charlm"), ("seq_len", "charlm"), ("highway", "charlm"),
-                        ("eval_chars", "charlm"), ("tokens", "sentiment"), ("max_len", "sentiment"),
-                        ("min_count", "sentiment or caption"), ("bidirectional", "sentiment"), ("pool", "sentiment"),
-                        ("embed_dropout", "sentiment"), ("frame_alone", "frames"), ("clip_len", "frames"),
-                        ("image_size", "frames or caption"), ("reverse", "translate"), ("src_pieces", "translate"),
-                        ("tgt_pieces", "translate"), ("subword", "translate"), ("val_beam", "translate"),
-                        ("attention", "translate or draw or caption"), ("input_feeding", "translate"), ("tie_embeddings", "translate"),
-                        ("steps_t", "draw"), ("latent", "draw"), ("read_n", "draw"), ("write_n", "draw")):
-        if flag in ("max_len", "bidirectional"):
-            owner = "sentiment or translate"
-        if flag == "bidirectional":
-            owner += " or frames"
-        if getattr(args, flag, None) is not None and task.name not in owner.split(" or "):
-            name = {"mode": "--byte-mode", "src_pieces": "--src-vocab", "tgt_pieces": "--tgt-vocab"}.get(
-                flag, "--" + flag.replace("_", "-"))
-            raise UsageError(f"{name} is a flag of --task {owner}, not of --task {task.name}")
+    """A flag of another task is a mistake worth saying (--pool with --task charlm): a flag given
+    that is neither common (:data:`COMMON_FLAGS`) nor one of ``task.flags``. The message names the
+    flag as the parser shows it (--byte-mode, whose dest is ``mode``) and the tasks that take it."""
+    for action in _parser_actions():
+        dest = action.dest
+        if dest in COMMON_FLAGS or dest in task.flags or getattr(args, dest, None) is None:
+            continue
+        owners = _owners(dest, action.help)
+        if owners:
+            raise UsageError(f"{action.option_strings[0]} is a flag of --task {' or '.join(owners)}, "
+                             f"not of --task {task.name}")
 
 
 def _resolved(data: str, task_type) -> str:

@@ -54,6 +54,8 @@ class Task:
     loss_label: how the progress bar names the training loss (``bpc``, ``loss``).
     rate_unit: what its throughput counts (``chars/s``, ``tokens/s``).
     carries_state: whether the model's state runs on from batch to batch (truncated BPTT).
+    flags: the ``rnnkit train`` flags (argparse dest names) this task takes beyond the common ones;
+        ``rnnkit train`` refuses any other task's flag, naming the tasks that take it.
     """
 
     name: str
@@ -64,6 +66,7 @@ class Task:
     loss_label: str = "loss"
     rate_unit: str = "tokens/s"
     carries_state: bool = False
+    flags: tuple[str, ...] = ()
 
     @classmethod
     def sources(cls) -> list[Source]:
@@ -116,3 +119,12 @@ def task_class(name):
         raise UsageError(f"unknown task {name!r}: choose one of {', '.join(TASKS)}")
     module, _, attribute = TASKS[name].partition(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+def task_cli(name):
+    """The module of task ``name``'s ``rnnkit eval`` and ``rnnkit predict`` hooks: the task's module
+    with ``_cli`` appended (rnnkit/tasks/common_cli.py says what it holds). None for a name that
+    is not a task here (a checkpoint of another rnnkit)."""
+    if not isinstance(name, str) or name not in TASKS:
+        return None
+    return importlib.import_module(TASKS[name].partition(":")[0] + "_cli")

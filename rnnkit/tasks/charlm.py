@@ -29,6 +29,7 @@ class CharLMTask(Task):
     loss_label = "bpc"
     rate_unit = "chars/s"
     carries_state = True
+    flags = ("mode", "val_fraction", "seq_len", "highway", "eval_chars")
     TRAIN_DEFAULTS = {"steps": 2000}
     MODEL_DEFAULTS: dict = {}
 

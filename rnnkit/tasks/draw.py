@@ -46,6 +46,7 @@ class DrawTask(Task):
     rate_unit = "images/s"
     carries_state = False
     #: The paper's MNIST setting: 256 LSTM units, 100 latents, T = 64, a 2x2 read and 5x5 write.
+    flags = ("attention", "steps_t", "latent", "read_n", "write_n")
     TRAIN_DEFAULTS = {"data": "binarized-mnist", "steps": 5000, "lr": 1e-3, "eval_every": 500, "batch": 64}
     MODEL_DEFAULTS = {"hidden": 256, "latent": 100, "steps_t": 64, "attention": True, "read_n": 2, "write_n": 5}
 

@@ -74,6 +74,7 @@ class FramesTask(Task):
     loss_label = "loss"
     rate_unit = "frames/s"
     carries_state = False
+    flags = ("frame_alone", "clip_len", "image_size", "bidirectional")
     TRAIN_DEFAULTS = {"data": "moving-digits", "steps": 2000, "lr": 2e-3, "batch": 16, "eval_every": 100}
     MODEL_DEFAULTS = {"hidden": 64}
 

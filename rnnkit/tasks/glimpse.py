@@ -54,6 +54,8 @@ class GlimpseTask(Task):
     loss_label = "loss"
     rate_unit = "images/s"
     carries_state = False
+    flags = ("glimpses", "patch", "scales", "scale_factor", "glimpse_hidden", "loc_hidden", "glimpse_out",
+             "loc_std", "dram", "loc_grad")
     TRAIN_DEFAULTS = {"data": "mnist", "steps": 20000, "lr": 1e-3, "eval_every": 500, "batch": 64}
     MODEL_DEFAULTS = {"cell": "lstm", "hidden": 256}
 

@@ -121,6 +121,7 @@ class SentimentTask(Task):
     #: Chosen on the validation split of mr (docs/sentiment.md): a bidirectional LSTM, max-pooled,
     #: with dropout on the embedded words; it overfits after 2-4 epochs (265 steps each), and the
     #: best validation checkpoint is kept.
+    flags = ("tokens", "max_len", "min_count", "bidirectional", "pool", "embed_dropout")
     TRAIN_DEFAULTS = {"data": "mr", "steps": 1000, "lr": 2e-3, "eval_every": 50}
     MODEL_DEFAULTS = {"bidirectional": True, "dropout": 0.5, "embed_dropout": 0.3, "pool": "max"}
 

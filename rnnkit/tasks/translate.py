@@ -98,6 +98,8 @@ class TranslateTask(Task):
     loss_label = "loss"
     rate_unit = "tokens/s"
     carries_state = False
+    flags = ("max_len", "bidirectional", "reverse", "src_pieces", "tgt_pieces", "subword", "val_beam",
+             "attention", "input_feeding", "tie_embeddings")
     TRAIN_DEFAULTS = {"data": BIBLE, "steps": 3000, "batch": 64, "lr": 2e-3, "eval_every": 250}
     MODEL_DEFAULTS = {"embed": 128, "hidden": 256, "bidirectional": True, "attention": "additive",
                       "input_feeding": True, "dropout": 0.2, "cell": "lstm"}

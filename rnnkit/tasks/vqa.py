@@ -110,6 +110,7 @@ class VQATask(Task):
     carries_state = False
     #: docs/vqa.md: what a short run showed with these, and the command of the 30-minute run.
     #: The torch engine where it is installed: it trains the convolutions through PyTorch's kernels.
+    flags = ("hops",)
     TRAIN_DEFAULTS = {"data": "easy-vqa", "steps": 6000, "batch": 64, "lr": 2e-3, "eval_every": 500,
                       "engine": "torch" if torch_available() else "numpy"}
     MODEL_DEFAULTS = {}
