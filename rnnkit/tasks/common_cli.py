@@ -37,3 +37,14 @@ def print_results(inputs: list[str], results: list[dict], args, line) -> int:
         else:
             print(line(text, result))
     return 0
+
+
+class Quiet:
+    """A stream that drops what is written: for reading an input again to draw it, when its
+    warnings were given once already."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass

@@ -1,5 +1,5 @@
-"""``rnnkit eval`` and ``rnnkit predict`` for VQA runs (called from rnnkit/commands/eval.py and
-predict.py, which dispatch on the checkpoint's task).
+"""``rnnkit eval`` and ``rnnkit predict`` for VQA runs (the hooks of rnnkit/tasks/common_cli.py,
+which rnnkit/commands/eval.py and predict.py call for a VQA checkpoint).
 
 predict reads pairs: ``rnnkit predict RUN IMAGE QUESTION [IMAGE QUESTION ...]``, or with
 ``--file`` one ``IMAGE<TAB>QUESTION`` a line. ``--attention-png FILE`` draws each pair's attention
@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from rnnkit.errors import UsageError
+from rnnkit.tasks.common_cli import Quiet, numbered_path
 
 
 def evaluate_command(args, checkpoint, runtime) -> dict:
@@ -61,8 +62,8 @@ def predict_command(checkpoint, runtime, inputs: list[str], args) -> int:
         if base is not None:
             from rnnkit.viz.vqa_attention import draw_vqa_attention
 
-            path = base if i == 1 else base.with_name(f"{base.stem}-{i}{base.suffix}")
-            draw_vqa_attention(reader.read_image(image, warn=_Quiet()), result["attention"], path, question,
+            path = numbered_path(base, i)
+            draw_vqa_attention(reader.read_image(image, warn=Quiet()), result["attention"], path, question,
                                result["answer"])
             result["attention_png"] = str(path)
         if args.json:
@@ -71,13 +72,3 @@ def predict_command(checkpoint, runtime, inputs: list[str], args) -> int:
             print(f"{result['answer']:<10} {result['probability']:.4f}  {image}: {question}"
                   + (f"; attention drawn in {result['attention_png']}" if "attention_png" in result else ""))
     return 0
-
-
-class _Quiet:
-    """A stream that drops what is written: the image's warnings were given once already."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass

@@ -61,3 +61,22 @@ def test_a_task_without_predict_is_one_line(echo_task, capsys):
     assert main(["predict", "RUN", "a"]) == 2
     assert capsys.readouterr().err == ("rnnkit predict: error: runs/echo/best.npz was trained on task 'echo', "
                                        "which this rnnkit cannot run\n")
+
+
+def test_the_shared_parts_of_the_hooks(capsys):
+    from types import SimpleNamespace
+
+    from rnnkit.errors import UsageError
+    from rnnkit.tasks.common_cli import numbered_path, print_results, split_of_three
+
+    assert [numbered_path(Path("out/att.png"), i) for i in (1, 2, 10)] == [
+        Path("out/att.png"), Path("out/att-2.png"), Path("out/att-10.png")]
+    assert split_of_three(SimpleNamespace(split=None), "a set") == "val"
+    assert split_of_three(SimpleNamespace(split="test"), "a set") == "test"
+    with pytest.raises(UsageError, match="^a set has the splits train, val and test$"):
+        split_of_three(SimpleNamespace(split="all"), "a set")
+    results = [{"label": "pos"}, {"label": "neg"}]
+    assert print_results(["é", "b"], results, SimpleNamespace(json=False), lambda t, r: f"{r['label']} {t}") == 0
+    assert capsys.readouterr().out == "pos é\nneg b\n"
+    print_results(["é", "b"], results, SimpleNamespace(json=True), None)
+    assert capsys.readouterr().out == '{"input": "é", "label": "pos"}\n{"input": "b", "label": "neg"}\n'
