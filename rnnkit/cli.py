@@ -14,9 +14,9 @@ from rnnkit import __version__
 from rnnkit.errors import UsageError
 
 COMMANDS = {
-    "train": "train a model on a task (charlm, sentiment)",
+    "train": "train a model on a task (rnnkit tasks lists them: charlm, sentiment, translate, caption, ...)",
     "eval": "the metrics of a trained model on its data or other data",
-    "predict": "run a trained model on inputs (a label and its probability, the next characters)",
+    "predict": "run a trained model on inputs (a label, a translation, a caption, an answer, ...)",
     "sample": "generate text from a character model, one character at a time",
     "tasks": "list the tasks, their data sources and whether they are installed",
     "gradcheck": "check every hand-written backward pass against numerical gradients",
