@@ -20,12 +20,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_threads_argument, configure_torch, interleaved_step_times, median,  # noqa: E402
-                     print_header, print_table, set_threads_from_argv)
+from _common import configure_torch, print_table, set_threads_from_argv  # noqa: E402
 
 THREADS = set_threads_from_argv()
-
-import argparse  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -36,6 +33,7 @@ from rnnkit.config import TrainConfig  # noqa: E402
 from rnnkit.errors import UsageError  # noqa: E402
 from rnnkit.models.captioner.spec import CaptionerSpec  # noqa: E402
 from rnnkit.runtime import make_runtime  # noqa: E402
+from _timing import print_speed_header, quick_timing, speed_parser, speed_rows, time_sides  # noqa: E402
 
 LR = 2e-3
 
@@ -59,23 +57,14 @@ def batch_of_pairs(batch: int, quick: bool):
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_threads_argument(p, THREADS)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--per-round", type=int, default=3)
-    p.add_argument("--no-numpy", action="store_true", help="leave out the NumPy engine")
-    p.add_argument("--quick", action="store_true", help="tiny sizes and one round: checks that it runs")
-    args = p.parse_args()
+    args = speed_parser(__doc__, THREADS, batch=32, hidden=128).parse_args()
     if args.quick:
-        args.batch, args.hidden, args.warmup, args.rounds, args.per_round = 4, 16, 1, 1, 2
+        args.batch, args.hidden = 4, 16
+        quick_timing(args)
     torch = configure_torch(args.threads)
     from baselines.plain_captioner import PlainCaptioner
 
-    print_header("Captioner training speed: rnnkit torch engine vs plain PyTorch vs rnnkit NumPy engine",
-                 args.threads, torch)
+    print_speed_header("Captioner", args.threads, torch)
     (images, captions, mask), vocab, source = batch_of_pairs(args.batch, args.quick)
     side, channels = images.shape[1], images.shape[3]
     print(f"data: {source}; batch {args.batch}, {side}x{side}x{channels}, {mask.shape[1]} steps, V={vocab}, "
@@ -85,40 +74,21 @@ def main() -> None:
         spec = CaptionerSpec(vocab_size=vocab, hidden=args.hidden, image_height=side, image_width=side,
                              image_channels=channels, attention=attention, penalty=0.02)
         cfg = TrainConfig(batch=args.batch, lr=LR, clip=5.0, threads=1)
-        steps = {}
-        torch_rt = make_runtime("torch", spec, cfg, seed=0, device="cpu")
-        steps["rnnkit torch"] = lambda rt=torch_rt: rt.train_step((images, captions, mask), LR)
-        torch.manual_seed(0)
-        plain = PlainCaptioner(vocab, channels, spec.channels, spec.embed_dim, args.hidden, attention == "soft",
-                               spec.attention_size, spec.penalty)
-        optimizer = torch.optim.Adam(plain.parameters(), lr=LR)
+
+        def make_plain():
+            return PlainCaptioner(vocab, channels, spec.channels, spec.embed_dim, args.hidden, attention == "soft",
+                                  spec.attention_size, spec.penalty)
+
         xt, ct, mt = torch.as_tensor(images), torch.as_tensor(captions), torch.as_tensor(mask)
-
-        def plain_step(model=plain, opt=optimizer):
-            loss = model(xt, ct, mt)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-
-        steps["plain PyTorch"] = plain_step
-        if not args.no_numpy:
-            numpy_rt = make_runtime("numpy", spec, cfg, seed=0)
-            steps["rnnkit numpy"] = lambda rt=numpy_rt: rt.train_step((images, captions, mask), LR)
-        check = PlainCaptioner(vocab, channels, spec.channels, spec.embed_dim, args.hidden, attention == "soft",
-                               spec.attention_size, spec.penalty).double()
+        check = make_plain().double()
         check.load_rnnkit(spec.init_params(np.random.default_rng(0)))
         numpy64 = make_runtime("numpy", spec, TrainConfig(dtype="float64"), seed=0).model
         reference = numpy64.loss(images, captions, mask)[0]
         with torch.no_grad():
             gap = abs(float(check(xt.double(), ct, mt)) - reference)
         print(f"attention {attention}: the plain model and rnnkit's, same weights, float64: losses differ by {gap:.1e}")
-        times = interleaved_step_times(steps, args.warmup, args.rounds, args.per_round)
-        plain_time = median(times["plain PyTorch"])
-        for name, values in times.items():
-            step = median(values)
-            rows.append([attention, name, f"{step * 1000:,.0f}", f"{args.batch / step:,.1f}",
-                         f"{plain_time / step:.2f}x"])
+        times = time_sides(torch, spec, cfg, (images, captions, mask), LR, make_plain, (xt, ct, mt), args)
+        rows += speed_rows(attention, times, args.batch)
     print_table(["attention", "side", "ms/step", "images/s", "vs plain"], rows)
 
 

@@ -19,12 +19,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_threads_argument, configure_torch, interleaved_step_times, median,  # noqa: E402
-                     print_header, print_table, set_threads_from_argv)
+from _common import configure_torch, print_table, set_threads_from_argv  # noqa: E402
 
 THREADS = set_threads_from_argv()
-
-import argparse  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -34,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from rnnkit.config import TrainConfig  # noqa: E402
 from rnnkit.errors import UsageError  # noqa: E402
 from rnnkit.models.draw.spec import DrawSpec  # noqa: E402
-from rnnkit.runtime import make_runtime  # noqa: E402
+from _timing import print_speed_header, quick_timing, speed_parser, speed_rows, time_sides  # noqa: E402
 
 LR = 1e-3
 
@@ -53,26 +50,17 @@ def images(batch: int, quick: bool):
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_threads_argument(p, THREADS)
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--hidden", type=int, default=256)
+    p = speed_parser(__doc__, THREADS, batch=64, hidden=256)
     p.add_argument("--latent", type=int, default=100)
     p.add_argument("--steps-t", type=int, default=64)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--per-round", type=int, default=3)
-    p.add_argument("--no-numpy", action="store_true", help="leave out the NumPy engine")
-    p.add_argument("--quick", action="store_true", help="tiny sizes and one round: checks that it runs")
     args = p.parse_args()
     if args.quick:
         args.batch, args.hidden, args.latent, args.steps_t = 8, 16, 4, 4
-        args.warmup, args.rounds, args.per_round = 1, 1, 2
+        quick_timing(args)
     torch = configure_torch(args.threads)
     from baselines.plain_draw import PlainDraw
 
-    print_header("DRAW training speed: rnnkit torch engine vs plain PyTorch vs rnnkit NumPy engine", args.threads,
-                 torch)
+    print_speed_header("DRAW", args.threads, torch)
     x, source = images(args.batch, args.quick)
     print(f"data: {source}; batch {args.batch}, H={args.hidden}, Z={args.latent}, T={args.steps_t}; Adam lr {LR}, "
           "clip 5\n")
@@ -81,31 +69,10 @@ def main() -> None:
         spec = DrawSpec(height=28, width=28, hidden=args.hidden, latent=args.latent, steps_t=args.steps_t,
                         attention=attention, read_n=2, write_n=5)
         cfg = TrainConfig(batch=args.batch, lr=LR, clip=5.0, threads=1)
-        steps = {}
-        torch_rt = make_runtime("torch", spec, cfg, seed=0, device="cpu")
-        steps["rnnkit torch"] = lambda rt=torch_rt: rt.train_step((x,), LR)
-        torch.manual_seed(0)
-        plain = PlainDraw(28, 28, args.hidden, args.latent, args.steps_t, attention, 2, 5)
-        optimizer = torch.optim.Adam(plain.parameters(), lr=LR)
-        xt = torch.as_tensor(x.reshape(len(x), -1))
-
-        def plain_step(model=plain, opt=optimizer):
-            loss = model(xt)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-
-        steps["plain PyTorch"] = plain_step
-        if not args.no_numpy:
-            numpy_rt = make_runtime("numpy", spec, cfg, seed=0)
-            steps["rnnkit numpy"] = lambda rt=numpy_rt: rt.train_step((x,), LR)
-        times = interleaved_step_times(steps, args.warmup, args.rounds, args.per_round)
-        plain_time = median(times["plain PyTorch"])
-        for name, values in times.items():
-            step = median(values)
-            rows.append(["on" if attention else "off", name, f"{step * 1000:,.0f}", f"{args.batch / step:,.1f}",
-                         f"{plain_time / step:.2f}x"])
+        times = time_sides(torch, spec, cfg, (x,), LR,
+                           lambda: PlainDraw(28, 28, args.hidden, args.latent, args.steps_t, attention, 2, 5),
+                           (torch.as_tensor(x.reshape(len(x), -1)),), args)
+        rows += speed_rows("on" if attention else "off", times, args.batch)
     print_table(["attention", "side", "ms/step", "images/s", "vs plain"], rows)
 
 

@@ -20,12 +20,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_threads_argument, configure_torch, interleaved_step_times, median,  # noqa: E402
-                     print_header, print_table, set_threads_from_argv)
+from _common import configure_torch, print_table, set_threads_from_argv  # noqa: E402
 
 THREADS = set_threads_from_argv()
-
-import argparse  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -35,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from rnnkit.config import TrainConfig  # noqa: E402
 from rnnkit.errors import UsageError  # noqa: E402
 from rnnkit.models.ram.spec import RAMSpec  # noqa: E402
-from rnnkit.runtime import make_runtime  # noqa: E402
+from _timing import print_speed_header, quick_timing, speed_parser, speed_rows, time_sides  # noqa: E402
 
 LR = 1e-3
 #: (data, image side, glimpses, patch, scales)
@@ -57,24 +54,16 @@ def batch_of(data: str, size: int, batch: int, quick: bool):
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_threads_argument(p, THREADS)
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--per-round", type=int, default=3)
-    p.add_argument("--no-numpy", action="store_true", help="leave out the NumPy engine")
-    p.add_argument("--quick", action="store_true", help="tiny sizes and one round: checks that it runs")
-    args = p.parse_args()
+    args = speed_parser(__doc__, THREADS, batch=64, hidden=256).parse_args()
     widths = {"glimpse_hidden": 128, "loc_hidden": 128, "glimpse_out": 256}
     if args.quick:
-        args.batch, args.hidden, args.warmup, args.rounds, args.per_round = 8, 16, 1, 1, 2
+        args.batch, args.hidden = 8, 16
+        quick_timing(args)
         widths = {"glimpse_hidden": 16, "loc_hidden": 8, "glimpse_out": 16}
     torch = configure_torch(args.threads)
     from baselines.plain_ram import PlainRAM
 
-    print_header("RAM training speed: rnnkit torch engine vs plain PyTorch vs rnnkit NumPy engine", args.threads, torch)
+    print_speed_header("RAM", args.threads, torch)
     rows = []
     for data, size, glimpses, patch, scales in SETTINGS:
         x, y, source = batch_of(data, size, args.batch, args.quick)
@@ -82,31 +71,11 @@ def main() -> None:
               f"LSTM H={args.hidden}; Adam lr {LR}, clip 5")
         spec = RAMSpec(image_size=size, glimpses=glimpses, patch=patch, scales=scales, hidden=args.hidden, **widths)
         cfg = TrainConfig(batch=args.batch, lr=LR, clip=5.0, threads=1)
-        steps = {}
-        torch_rt = make_runtime("torch", spec, cfg, seed=0, device="cpu")
-        steps["rnnkit torch"] = lambda rt=torch_rt: rt.train_step((x, y), LR)
-        torch.manual_seed(0)
-        plain = PlainRAM(size, glimpses, patch, scales, widths["glimpse_hidden"], widths["loc_hidden"],
-                         widths["glimpse_out"], args.hidden)
-        optimizer = torch.optim.Adam(plain.parameters(), lr=LR)
-        xt, yt = torch.as_tensor(x), torch.as_tensor(y[:, 0])
-
-        def plain_step(model=plain, opt=optimizer, xt=xt, yt=yt):
-            loss = model(xt, yt)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-
-        steps["plain PyTorch"] = plain_step
-        if not args.no_numpy:
-            numpy_rt = make_runtime("numpy", spec, cfg, seed=0)
-            steps["rnnkit numpy"] = lambda rt=numpy_rt: rt.train_step((x, y), LR)
-        times = interleaved_step_times(steps, args.warmup, args.rounds, args.per_round)
-        plain_time = median(times["plain PyTorch"])
-        for name, values in times.items():
-            step = median(values)
-            rows.append([data, name, f"{step * 1000:,.1f}", f"{args.batch / step:,.0f}", f"{plain_time / step:.2f}x"])
+        times = time_sides(torch, spec, cfg, (x, y), LR,
+                           lambda: PlainRAM(size, glimpses, patch, scales, widths["glimpse_hidden"],
+                                            widths["loc_hidden"], widths["glimpse_out"], args.hidden),
+                           (torch.as_tensor(x), torch.as_tensor(y[:, 0])), args)
+        rows += speed_rows(data, times, args.batch, ms=",.1f", per_second=",.0f")
     print()
     print_table(["data", "side", "ms/step", "images/s", "vs plain"], rows)
 
