@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clirun import cli
 
 from rnnkit.cli import main
 from rnnkit.runtime import make_runtime
@@ -55,16 +56,6 @@ def run(tmp_path_factory, corpus):
                  "--seq-len", "16", "--lr", "1e-2", "--warmup", "5", "--eval-every", "20",
                  "--out", str(out), "--sample-length", "0"]) == 0
     return out
-
-
-def cli(argv, capsys):
-    """(exit code, stdout, stderr) of rnnkit.cli.main; argparse errors arrive as SystemExit."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_usage_error(code, err, *words):

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from clirun import assert_resume_equals_whole, cli, one_line_error
 from caption_fakes import FakeData, make_set, use_fake_data
 from vqa_fakes import encode_png
 
@@ -21,22 +22,6 @@ pytest.importorskip("sacrebleu", reason="BLEU needs pip install -e '.[translate]
 def fake():
     with pytest.MonkeyPatch.context() as mp:
         yield use_fake_data(mp, FakeData())
-
-
-def cli(argv, capsys):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(code, err, *words):
-    assert code == 2, err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-    for word in words:
-        assert word in err, err
 
 
 @pytest.fixture(scope="module")
@@ -132,17 +117,8 @@ def test_empty_caption_data_is_one_line(fake, tmp_path, capsys):
 
 
 def test_resume_equals_an_uninterrupted_run(fake, tmp_path):
-    from rnnkit.training.checkpoint import load_checkpoint
-
-    flags = ["train", "--task", "caption", "--engine", "numpy", "--hidden", "8", "--embed", "4", "--batch", "8",
-             "--eval-every", "2"]
-    assert main([*flags, "--steps", "4", "--out", str(tmp_path / "whole")]) == 0
-    assert main([*flags, "--steps", "2", "--out", str(tmp_path / "half")]) == 0
-    assert main(["train", "--resume", str(tmp_path / "half"), "--steps", "4"]) == 0
-    whole = load_checkpoint(tmp_path / "whole" / "checkpoint.npz").params
-    resumed = load_checkpoint(tmp_path / "half" / "checkpoint.npz").params
-    for name, value in whole.items():
-        np.testing.assert_array_equal(resumed[name], value, err_msg=name)
+    assert_resume_equals_whole(["train", "--task", "caption", "--engine", "numpy", "--hidden", "8", "--embed", "4",
+                                "--batch", "8", "--eval-every", "2"], tmp_path)
 
 
 def test_coco_format_folder_end_to_end(tmp_path, capsys, monkeypatch):

@@ -9,6 +9,7 @@ from importlib.util import find_spec
 
 import numpy as np
 import pytest
+from clirun import assert_resume_equals_whole, cli, one_line_error
 from caption_fakes import FakeData, make_set, use_fake_data
 from vqa_fakes import encode_png
 
@@ -52,22 +53,6 @@ def write_coco_grids(folder, counts=(("train", 16), ("val", 4), ("test", 4))):
                             {"image_id": i, "caption": f"{COLOURS[colour]} on the {SIDES[side]}"}]
         (folder / f"captions_{split}.json").write_text(json.dumps({"images": images, "annotations": annotations}))
     return folder
-
-
-def cli(argv, capsys):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(code, err, *words):
-    assert code == 2, err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-    for word in words:
-        assert word in err, err
 
 
 @pytest.fixture(scope="module")
@@ -190,12 +175,5 @@ def test_a_tiny_set_of_grids_is_learnt(coco):
 
 def test_a_resumed_run_on_grids_equals_an_uninterrupted_one(coco, tmp_path):
     """--resume rebuilds the task from the checkpoint (grids, not pictures) and ends bit-identical."""
-    flags = ["train", "--task", "caption", "--hidden", "8", "--embed", "4", "--batch", "8", "--eval-every", "2",
-             "--data", f"coco:{coco}", "--engine", "numpy"]
-    assert main([*flags, "--steps", "4", "--out", str(tmp_path / "whole")]) == 0
-    assert main([*flags, "--steps", "2", "--out", str(tmp_path / "half")]) == 0
-    assert main(["train", "--resume", str(tmp_path / "half"), "--steps", "4"]) == 0
-    whole = load_checkpoint(tmp_path / "whole" / "checkpoint.npz").params
-    resumed = load_checkpoint(tmp_path / "half" / "checkpoint.npz").params
-    for name, value in whole.items():
-        np.testing.assert_array_equal(resumed[name], value, err_msg=name)
+    assert_resume_equals_whole(["train", "--task", "caption", "--hidden", "8", "--embed", "4", "--batch", "8",
+                                "--eval-every", "2", "--data", f"coco:{coco}", "--engine", "numpy"], tmp_path)

@@ -7,6 +7,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from clirun import cli, one_line_error
 from vqa_fakes import ANSWERS, encode_png, write_wheel
 
 from rnnkit.cli import main
@@ -26,22 +27,6 @@ def run(package, tmp_path_factory):
                  "--embed", "4", "--hops", "1", "--steps", "4", "--batch", "8", "--eval-every", "2",
                  "--out", str(out)]) == 0
     return out
-
-
-def cli(argv, capsys):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(code, err, *words):
-    assert code == 2, err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-    for word in words:
-        assert word in err, err
 
 
 def test_eval_json_has_accuracy_per_question_type(run, capsys):
