@@ -31,13 +31,11 @@ from _common import add_threads_argument, print_header, print_table, set_threads
 THREADS = set_threads_from_argv()
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+from _runs import ROOT, metrics, train_then_eval  # noqa: E402
+
 sys.path.insert(0, str(ROOT))
 
 BEAM = 3
@@ -45,20 +43,10 @@ BEAM = 3
 
 def run_rnnkit(data: str, attention: str, budget: list[str], out: Path, extra: list[str]) -> tuple[dict, float, int]:
     """(the eval JSON of the test split with beam 3, wall seconds of training, steps trained)."""
-    command = [sys.executable, "-m", "rnnkit", "train", "--task", "caption", "--data", data, "--attention", attention,
-               *budget, "--out", str(out), "--force", *extra]
-    print("$ rnnkit " + " ".join(command[3:]), flush=True)
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"training failed:\n{done.stderr[-3000:]}")
-    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    evaluated = subprocess.run([sys.executable, "-m", "rnnkit", "eval", str(out), "--split", "test", "--beam",
-                                str(BEAM), "--json"], capture_output=True, text=True, cwd=ROOT)
-    if evaluated.returncode != 0:
-        raise SystemExit(f"evaluation failed:\n{evaluated.stderr[-3000:]}")
-    return json.loads(evaluated.stdout), seconds, lines[-1]["step"] if lines else 0
+    result, seconds = train_then_eval(["--task", "caption", "--data", data, "--attention", attention, *budget,
+                                       "--out", str(out), "--force", *extra], out, ("--beam", str(BEAM)))
+    lines = metrics(out)
+    return result, seconds, lines[-1]["step"] if lines else 0
 
 
 def row(name: str, result: dict, steps, seconds) -> list[str]:

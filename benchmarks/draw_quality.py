@@ -26,37 +26,22 @@ from _common import add_threads_argument, print_header, print_table, set_threads
 THREADS = set_threads_from_argv()
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-RNNKIT = [sys.executable, "-m", "rnnkit"]
+from _runs import engine_flags, metrics, train_then_eval  # noqa: E402
 
 
-def train(out: Path, attention: bool, args) -> None:
-    command = [*RNNKIT, "train", "--task", "draw", "--data", args.data, "--attention", "on" if attention else "off",
+def train_and_eval(out: Path, attention: bool, args) -> dict:
+    """Train one run (at lowered priority, its progress shown) and return its test JSON."""
+    command = ["--task", "draw", "--data", args.data, "--attention", "on" if attention else "off",
                "--minutes", str(args.minutes), "--eval-every", str(args.eval_every), "--engine", args.engine,
-               "--out", str(out), "--seed", str(args.seed), *args.model]
-    if args.engine == "torch":
-        command += ["--device", args.device]
-    else:
-        command += ["--threads", str(args.workers)]
-    print("$", " ".join(command[2:]), flush=True)
-    subprocess.run(["nice", "-n", "10", *command], check=True, cwd=ROOT)
-
-
-def evaluate(run: Path, args) -> dict:
-    command = [*RNNKIT, "eval", str(run), "--split", "test", "--json"]
-    print("$", " ".join(command[2:]), flush=True)
-    done = subprocess.run(["nice", "-n", "10", *command], check=True, cwd=ROOT, capture_output=True, text=True)
-    return json.loads(done.stdout)
+               "--out", str(out), "--seed", str(args.seed), *args.model, *engine_flags(args)]
+    return train_then_eval(command, out, live=True, nice=10)[0]
 
 
 def curve(run: Path) -> list[tuple[float, float]]:
     """(training minutes, validation bound) at every evaluation of the run."""
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return [(r["elapsed"] / 60, r["val_nll_nats"]) for r in records if r.get("val_nll_nats") is not None]
+    return [(r["elapsed"] / 60, r["val_nll_nats"]) for r in metrics(run) if r.get("val_nll_nats") is not None]
 
 
 def main() -> None:
@@ -82,8 +67,8 @@ def main() -> None:
         results, curves = {}, {}
         for attention in (True, False):
             run = folder / ("attention" if attention else "no-attention")
-            train(run, attention, args)
-            curves[attention], results[attention] = curve(run), evaluate(run, args)
+            results[attention] = train_and_eval(run, attention, args)
+            curves[attention] = curve(run)
         print()
         rows = []
         for k in range(max(len(c) for c in curves.values())):

@@ -30,11 +30,9 @@ from _common import add_threads_argument, print_header, print_table, set_threads
 THREADS = set_threads_from_argv()
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+from _runs import train_then_eval  # noqa: E402
+
 MODELS = {"recurrent": [], "frame-alone": ["--frame-alone"]}
 #: --quick: a few steps on small clips and few evaluation clips (numbers mean nothing).
 QUICK = {"moving-digits": ["--steps", "3", "--batch", "4", "--eval-every", "3", "--clip-len", "6",
@@ -42,24 +40,13 @@ QUICK = {"moving-digits": ["--steps", "3", "--batch", "4", "--eval-every", "3", 
          "watch": ["--steps", "3", "--batch", "4", "--eval-every", "3", "--clip-len", "50"]}
 
 
-def run(command: list[str]) -> str:
-    print("  $ " + " ".join(command[2:] if command[:2] == [sys.executable, "-m"] else command), flush=True)
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        raise SystemExit(f"failed ({done.returncode}):\n{done.stderr}")
-    return done.stdout
-
-
 def train_and_eval(args, data: str, model: str) -> dict:
     out = Path(args.out) / f"{data}-{model}"
     budget = QUICK[data] if args.quick else ["--minutes", str(args.minutes)]
-    command = [sys.executable, "-m", "rnnkit", "train", "--task", "frames", "--data", data, "--engine", args.engine,
-               "--seed", str(args.seed), "--threads", str(THREADS), "--out", str(out), "--force", *budget,
-               *MODELS[model], *args.train_flags.split()]
-    start = time.perf_counter()
-    run(command)
-    seconds = time.perf_counter() - start
-    result = json.loads(run([sys.executable, "-m", "rnnkit", "eval", str(out), "--split", "test", "--json"]))
+    command = ["--task", "frames", "--data", data, "--engine", args.engine, "--seed", str(args.seed),
+               "--threads", str(THREADS), "--out", str(out), "--force", *budget, *MODELS[model],
+               *args.train_flags.split()]
+    result, seconds = train_then_eval(command, out, indent="  ")
     return {**result, "wall": seconds}
 
 

@@ -27,39 +27,25 @@ from _common import add_threads_argument, print_header, print_table, set_threads
 THREADS = set_threads_from_argv()
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-RNNKIT = [sys.executable, "-m", "rnnkit"]
+from _runs import engine_flags, metrics, train_then_eval  # noqa: E402
+
 DATA = ("mnist", "mnist-translated", "mnist-cluttered", "mnist-pairs")
 TARGETS = {"mnist": 0.015, "mnist-translated": 0.02, "mnist-cluttered": 0.06, "mnist-pairs": 0.05}
 
 
-def train(out: Path, data: str, args) -> None:
-    command = [*RNNKIT, "train", "--task", "glimpse", "--data", data, "--minutes", str(args.minutes),
+def train_and_eval(out: Path, data: str, args) -> dict:
+    """Train one run (at lowered priority, its progress shown) and return its test JSON."""
+    command = ["--task", "glimpse", "--data", data, "--minutes", str(args.minutes),
                "--eval-every", str(args.eval_every), "--engine", args.engine, "--out", str(out),
-               "--seed", str(args.seed), *args.model]
-    if args.engine == "torch":
-        command += ["--device", args.device]
-    else:
-        command += ["--threads", str(args.workers)]
-    print("$", " ".join(command[2:]), flush=True)
-    subprocess.run(["nice", "-n", "10", *command], check=True, cwd=ROOT)
-
-
-def evaluate(run: Path) -> dict:
-    command = [*RNNKIT, "eval", str(run), "--split", "test", "--json"]
-    print("$", " ".join(command[2:]), flush=True)
-    done = subprocess.run(["nice", "-n", "10", *command], check=True, cwd=ROOT, capture_output=True, text=True)
-    return json.loads(done.stdout)
+               "--seed", str(args.seed), *args.model, *engine_flags(args)]
+    return train_then_eval(command, out, live=True, nice=10)[0]
 
 
 def curve(run: Path) -> list[tuple[float, float]]:
     """(training minutes, validation error) at every evaluation of the run."""
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return [(r["elapsed"] / 60, r["val_error"]) for r in records if r.get("val_error") is not None]
+    return [(r["elapsed"] / 60, r["val_error"]) for r in metrics(run) if r.get("val_error") is not None]
 
 
 def main() -> None:
@@ -86,9 +72,8 @@ def main() -> None:
         folder = Path(args.out or temp)
         for data in args.data or DATA:
             run = folder / data
-            train(run, data, args)
+            result = train_and_eval(run, data, args)
             curves[data] = curve(run)
-            result = evaluate(run)
             model = "DRAM" if data == "mnist-pairs" else "RAM"
             rows.append([data, model, f"{args.minutes:g}", f"{100 * result['error']:.2f}",
                          f"{100 * result['digit_error']:.2f}", f"{100 * TARGETS[data]:g}"])

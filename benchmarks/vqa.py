@@ -28,14 +28,12 @@ from _common import add_threads_argument, configure_torch, print_header, print_t
 THREADS = set_threads_from_argv()
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _runs import ROOT, train_then_eval  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rnnkit.config import TrainConfig  # noqa: E402
@@ -48,17 +46,8 @@ TYPES = QUESTION_TYPES   # yesno, color, shape
 
 def run_rnnkit(minutes: float, out: Path, extra: list[str]) -> tuple[dict, float]:
     """(the eval JSON of the test split, wall seconds of the training command)."""
-    command = [sys.executable, "-m", "rnnkit", "train", "--task", "vqa", "--data", "easy-vqa", "--minutes",
-               f"{minutes:g}", "--out", str(out), "--force", *extra]
-    print("$ " + " ".join(command[2:]), flush=True)
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"training failed:\n{done.stderr[-3000:]}")
-    evaluated = subprocess.run([sys.executable, "-m", "rnnkit", "eval", str(out), "--split", "test", "--json"],
-                               capture_output=True, text=True, cwd=ROOT, check=True)
-    return json.loads(evaluated.stdout), seconds
+    return train_then_eval(["--task", "vqa", "--data", "easy-vqa", "--minutes", f"{minutes:g}", "--out", str(out),
+                            "--force", *extra], out)
 
 
 def bag_of_words_cnn(torch, task: VQATask, minutes: float, seed: int = 0) -> dict:
