@@ -40,11 +40,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from rnnkit.data.caption_sets import CaptionSet
+from rnnkit.data.images import read_image_bytes
 from rnnkit.data.sources.png import SIGNATURE, decode_png, fit_square
 from rnnkit.errors import UsageError
 
-#: A picture larger than this is refused before it is read.
-MAX_IMAGE_BYTES = 64 << 20
 JPEG_SIGNATURE = b"\xff\xd8\xff"
 
 
@@ -115,12 +114,7 @@ def _locate(name: str, folders: list[Path], suffix: str = "") -> Path | None:
 
 def read_picture(path: Path, size: int) -> np.ndarray:
     """A PNG or JPEG file as (size, size, 3) uint8 RGB (module docstring)."""
-    try:
-        if path.stat().st_size > MAX_IMAGE_BYTES:
-            raise UsageError(f"{path} is larger than {MAX_IMAGE_BYTES >> 20} MB")
-        data = path.read_bytes()
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    data = read_image_bytes(path)   # UsageError for a file too large or unreadable
     if data.startswith(SIGNATURE):
         return fit_square(decode_png(data, str(path)), size)
     if not data.startswith(JPEG_SIGNATURE):

@@ -24,13 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data.images import fit_to_model, read_image_bytes, read_image_file
 from rnnkit.data.sources.png import SIGNATURE as PNG_SIGNATURE
-from rnnkit.data.sources.png import decode_png, fit_square
+from rnnkit.data.sources.png import decode_png
 from rnnkit.errors import UsageError
 from rnnkit.tasks.caption_vocab import CaptionVocab
 
-#: A PNG larger than this is refused before it is decoded.
-MAX_IMAGE_BYTES = 64 << 20
 #: The first bytes of every .npy file (NumPy's format, any version).
 NPY_SIGNATURE = b"\x93NUMPY"
 
@@ -92,44 +91,21 @@ class CaptionReader:
         """The first bytes of an input file, after checking that it exists and is not too large."""
         if not path.is_file():
             raise UsageError(f"no such file: {path}")
-        try:
-            if path.stat().st_size > MAX_IMAGE_BYTES:
-                raise UsageError(f"{path} is larger than {MAX_IMAGE_BYTES >> 20} MB")
-            with path.open("rb") as stream:
-                return stream.read(8)
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return read_image_bytes(path, count=8)
 
     def read_image(self, path, warn=None) -> np.ndarray:
         """The image at ``path`` as (H, W, C) float32 in [0, 1], converted and resized as the module
         docstring says."""
         warn = warn or sys.stderr
-        path = Path(path)
-        if not path.is_file():
-            raise UsageError(f"no such image file: {path}")
-        try:
-            if path.stat().st_size > MAX_IMAGE_BYTES:
-                raise UsageError(f"{path} is larger than {MAX_IMAGE_BYTES >> 20} MB; give a small PNG")
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        path, data = read_image_file(path)
         if data.startswith(NPY_SIGNATURE):
             raise UsageError(f"{path} is a NumPy array (.npy), but this model reads pictures: give a PNG "
                              "(feature grids are for a model trained on them)")
         rgba = decode_png(data, str(path))  # UsageError for anything that is not a sane PNG
-        height, width = rgba.shape[:2]
         grey = self.channels == 1
         if grey:   # composite and pad on black: on white in the negative, then back
             rgba = np.concatenate([255 - rgba[..., :3], rgba[..., 3:]], axis=2)
-        if (height, width) == (self.height, self.width):
-            alpha = rgba[..., 3:].astype(np.float32) / 255.0     # composite on white
-            rgb = (rgba[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)) / 255.0
-        elif self.height != self.width:
-            raise UsageError(f"{path} is {width}x{height}; this model reads only {self.width}x{self.height} images")
-        else:
-            print(f"warning: {path} is {width}x{height}; the model reads {self.width}x{self.height} images, "
-                  "so it was padded to a square and resized", file=warn)
-            rgb = fit_square(rgba, self.height).astype(np.float32) / 255.0
+        rgb = fit_to_model(rgba, path, self.height, self.width, warn)
         if grey:
             return 1.0 - rgb.mean(axis=2, keepdims=True)
         if self.channels != 3:

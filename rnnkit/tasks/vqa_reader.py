@@ -14,17 +14,14 @@ Bad-input policy (docs/vqa.md), each a one-line UsageError (exit code 2) where i
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data.images import fit_to_model, read_image_file
 from rnnkit.data.padding import pad_batch
-from rnnkit.data.sources.png import decode_png, fit_square
+from rnnkit.data.sources.png import decode_png
 from rnnkit.data.words import UNK_ID, TokenVocab
 from rnnkit.errors import UsageError
-
-#: A PNG larger than this is refused before it is decoded (easy-VQA's are 64x64).
-MAX_IMAGE_BYTES = 64 << 20
 
 
 class VQAReader:
@@ -51,26 +48,9 @@ class VQAReader:
     def read_image(self, path, warn=None) -> np.ndarray:
         """The image at ``path`` as (H, W, 3) float32 in [0, 1], converted and resized as the module
         docstring says."""
-        warn = warn or sys.stderr
-        path = Path(path)
-        if not path.is_file():
-            raise UsageError(f"no such image file: {path}")
-        try:
-            if path.stat().st_size > MAX_IMAGE_BYTES:
-                raise UsageError(f"{path} is larger than {MAX_IMAGE_BYTES >> 20} MB; give a small PNG")
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        path, data = read_image_file(path)
         rgba = decode_png(data, str(path))  # UsageError for anything that is not a sane PNG
-        height, width = rgba.shape[:2]
-        if (height, width) == (self.height, self.width):
-            alpha = rgba[..., 3:].astype(np.float32) / 255.0     # composite on white
-            return (rgba[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)) / 255.0
-        if self.height != self.width:
-            raise UsageError(f"{path} is {width}x{height}; this model reads only {self.width}x{self.height} images")
-        print(f"warning: {path} is {width}x{height}; the model reads {self.width}x{self.height} images, "
-              "so it was padded to a square and resized", file=warn)
-        return fit_square(rgba, self.height).astype(np.float32) / 255.0
+        return fit_to_model(rgba, path, self.height, self.width, warn or sys.stderr)
 
     def encode_question(self, question: str, where: str = "the question", warn=None) -> np.ndarray:
         """The question's ids (n,); empty is an error, unknown words a warning."""
