@@ -37,7 +37,8 @@ from rnnkit.config import TrainConfig
 from rnnkit.data.padding import ClassificationBatcher, pad_batch
 from rnnkit.errors import UsageError
 from rnnkit.runtime import torch_available
-from rnnkit.tasks import Source, Task
+from rnnkit.tasks import Source
+from rnnkit.tasks.batched import BatchedTask
 from rnnkit.tasks.caption_vocab import END_ID, PAD_ID, START_ID, UNK_ID, CaptionVocab
 
 SPLITS = ("train", "val", "test")
@@ -114,7 +115,7 @@ def as_floats(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32, copy=False)
 
 
-class CaptionTask(Task):
+class CaptionTask(BatchedTask):
     name = "caption"
     summary = "image captioning: scenes of real digits and clothes, Tux Paint stamps, COCO format (BLEU-4)"
     model_kind = "captioner"
@@ -233,12 +234,6 @@ class CaptionTask(Task):
     def next_batch(self):
         ids, mask, rows = self.batcher.next_batch()
         return (as_floats(self.split("train").images[rows]), ids, mask[:, 1:]), False
-
-    def state_dict(self) -> dict:
-        return self.batcher.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.batcher.load_state_dict(state)
 
     def batch_tokens(self, batch) -> int:
         return int(batch[0].shape[0])

@@ -21,7 +21,8 @@ import numpy as np
 from rnnkit.config import TrainConfig
 from rnnkit.data.glimpse_digits import KINDS, GlimpseBatcher, GlimpseData, load_glimpse_digits
 from rnnkit.errors import UsageError
-from rnnkit.tasks import Source, Task
+from rnnkit.tasks import Source
+from rnnkit.tasks.batched import BatchedTask
 
 EVAL_BATCH = 500
 #: Validation during training reads the first this many images (``rnnkit eval`` reads all).
@@ -45,7 +46,7 @@ def _model_flags(args) -> set:
     return {f.name for f in fields(RAMSpec) if getattr(args, f.name, None) is not None}
 
 
-class GlimpseTask(Task):
+class GlimpseTask(BatchedTask):
     name = "glimpse"
     summary = "digits read glimpse by glimpse: recurrent attention (RAM, DRAM), error rate"
     model_kind = "ram"
@@ -106,12 +107,6 @@ class GlimpseTask(Task):
 
     def next_batch(self):
         return self.batcher.next_batch(), False
-
-    def state_dict(self) -> dict:
-        return self.batcher.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.batcher.load_state_dict(state)
 
     def batch_tokens(self, batch) -> int:
         return int(batch[0].shape[0])

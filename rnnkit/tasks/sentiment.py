@@ -25,7 +25,8 @@ from rnnkit.data.padding import ClassificationBatcher, pad_batch
 from rnnkit.data.sentiment import LABEL_NAMES, VADER_SDIST, data_dir, fetch_command, load_sentiment
 from rnnkit.data.words import TokenVocab
 from rnnkit.errors import UsageError
-from rnnkit.tasks import Source, Task
+from rnnkit.tasks import Source
+from rnnkit.tasks.batched import BatchedTask
 
 LEVELS = ("word", "char")
 EVAL_BATCH = 256
@@ -110,7 +111,7 @@ class SentimentReader:
         return results
 
 
-class SentimentTask(Task):
+class SentimentTask(BatchedTask):
     name = "sentiment"
     summary = "many-to-one: the polarity of a sentence (positive or negative)"
     model_kind = "classifier"
@@ -180,12 +181,6 @@ class SentimentTask(Task):
 
     def next_batch(self):
         return self.batcher.next_batch(), False
-
-    def state_dict(self) -> dict:
-        return self.batcher.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.batcher.load_state_dict(state)
 
     def batch_tokens(self, batch) -> int:
         return int(batch[1].sum())

@@ -35,7 +35,8 @@ from rnnkit.data.parallel import BIBLE, SOURCES, bible_installed, load_parallel
 from rnnkit.data.subword import BOS, EOS, MODEL_TYPES, SubwordTokenizer
 from rnnkit.errors import UsageError
 from rnnkit.inference.translate import Translator, corpus_scores
-from rnnkit.tasks import Source, Task
+from rnnkit.tasks import Source
+from rnnkit.tasks.batched import BatchedTask
 
 EVAL_BATCH = 64
 VAL_SENTENCES = 500
@@ -89,7 +90,7 @@ def translator_from_checkpoint(checkpoint) -> Translator:
         raise UsageError(f"{checkpoint.path} has no usable translation tokenizers or options ({exc})") from None
 
 
-class TranslateTask(Task):
+class TranslateTask(BatchedTask):
     name = "translate"
     summary = "sequence to sequence: translate a sentence (English to Spanish Bible verses, or your pairs)"
     model_kind = "seq2seq"
@@ -168,12 +169,6 @@ class TranslateTask(Task):
 
     def next_batch(self):
         return self.batcher.next_batch(), False
-
-    def state_dict(self) -> dict:
-        return self.batcher.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.batcher.load_state_dict(state)
 
     def batch_tokens(self, batch) -> int:
         return int(batch[4].sum())  # target pieces, <eos> included

@@ -27,7 +27,8 @@ from rnnkit.data.sources.easy_vqa import QUESTION_TYPES, EasyVQA, VQASplit, find
 from rnnkit.data.words import TokenVocab
 from rnnkit.errors import UsageError
 from rnnkit.runtime import torch_available
-from rnnkit.tasks import Source, Task
+from rnnkit.tasks import Source
+from rnnkit.tasks.batched import BatchedTask
 from rnnkit.tasks.vqa_reader import VQAReader
 
 #: Training images with ``id % VAL_EVERY == 0`` are the validation split.
@@ -99,7 +100,7 @@ def load_vqa_data(data: str) -> EasyVQA:
     return load_easy_vqa(source=data)
 
 
-class VQATask(Task):
+class VQATask(BatchedTask):
     name = "vqa"
     summary = "visual question answering: easy-VQA, a question about a 64x64 image (accuracy)"
     model_kind = "vqa"
@@ -181,12 +182,6 @@ class VQATask(Task):
 
     def next_batch(self):
         return self.batch_of("train", self.batcher.next_indices()), False
-
-    def state_dict(self) -> dict:
-        return self.batcher.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.batcher.load_state_dict(state)
 
     def batch_tokens(self, batch) -> int:
         return int(batch[3].shape[0])
