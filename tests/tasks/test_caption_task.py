@@ -9,6 +9,7 @@ from importlib.util import find_spec
 import numpy as np
 import pytest
 from caption_fakes import FakeData, use_fake_data
+from vqa_fakes import encode_png
 
 from rnnkit.config import TrainConfig
 from rnnkit.errors import UsageError
@@ -162,20 +163,6 @@ def test_a_tiny_set_is_learnt(fake):
     assert after["bleu4"] > 99 and after["relations_correct"] == 1.0 and task.last_count == 8
 
 
-def rgba_png(rgba: np.ndarray) -> bytes:
-    """An 8-bit RGBA PNG (colour type 6), every row unfiltered."""
-    import struct
-    import zlib
-
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    height, width, _ = rgba.shape
-    raw = b"".join(b"\x00" + row.tobytes() for row in rgba.astype(np.uint8))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
 def test_transparency_and_padding_take_the_models_background(tmp_path):
     """RGB models composite and pad on white, grey ones (scenes: ink on black) on black."""
     from rnnkit.tasks.caption_reader import CaptionReader
@@ -183,14 +170,14 @@ def test_transparency_and_padding_take_the_models_background(tmp_path):
     picture = np.zeros((8, 8, 4), np.uint8)
     picture[2:6, 2:6] = (255, 255, 255, 255)          # an opaque white square, the rest transparent
     path = tmp_path / "square.png"
-    path.write_bytes(rgba_png(picture))
+    path.write_bytes(encode_png(picture))
     vocab = CaptionVocab.build([["a"]])
     grey, rgb = CaptionReader(vocab, 8, 8, 1), CaptionReader(vocab, 8, 8, 3)
     g, c = grey.read_image(path), rgb.read_image(path)
     assert g.shape == (8, 8, 1) and c.shape == (8, 8, 3)
     assert g[0, 0, 0] == 0 and g[3, 3, 0] == 1 and (c == 1).all()
     wide = tmp_path / "wide.png"
-    wide.write_bytes(rgba_png(np.full((4, 8, 4), 255, np.uint8)))   # opaque white, 8x4: padded to 8x8
+    wide.write_bytes(encode_png(np.full((4, 8, 4), 255, np.uint8)))   # opaque white, 8x4: padded to 8x8
     warnings = io.StringIO()
     g = CaptionReader(vocab, 4, 4, 1).read_image(wide, warn=warnings)
     np.testing.assert_allclose(g[:, :, 0], [[0, 0, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1], [0, 0, 0, 0]], atol=1e-6)

@@ -48,13 +48,16 @@ def fake_data(seed: int = 0, train: int = 40, test: int = 10) -> EasyVQA:
 
 
 def encode_png(rgb: np.ndarray) -> bytes:
-    """An 8-bit RGB PNG, every row unfiltered."""
+    """An 8-bit PNG of (H, W, 3) RGB (colour type 2) or (H, W, 4) RGBA (colour type 6), every row
+    unfiltered."""
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    height, width, _ = rgb.shape
+    height, width, channels = rgb.shape
+    colour_type = {3: 2, 4: 6}[channels]
     raw = b"".join(b"\x00" + row.tobytes() for row in rgb.astype(np.uint8))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
