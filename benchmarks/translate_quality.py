@@ -26,6 +26,7 @@ from _common import add_threads_argument, configure_torch, print_header, print_t
 THREADS = set_threads_from_argv()
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -62,6 +63,8 @@ def parse_args():
     p.add_argument("--beam", type=int, default=5)
     p.add_argument("--limit", type=int, help="score only the first N test pairs")
     p.add_argument("--no-baseline", action="store_true", help="leave out the plain PyTorch model")
+    p.add_argument("--outputs", metavar="DIR", help="write every model's test translations (greedy and beam) "
+                                                    "to DIR/<model>-<decoding>.jsonl, to read them")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="tiny sizes, 20 steps, 40 test pairs: checks that it runs")
     args = p.parse_args()
@@ -96,6 +99,13 @@ def bucket_bleu(rows: list[dict]) -> list[str]:
     return cells
 
 
+def write_rows(folder: str, name: str, rows: list[dict]) -> None:
+    """One JSON line per test pair (source, reference, translation) in folder/name.jsonl."""
+    path = Path(folder) / f"{name}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+
+
 def main() -> None:
     args = parse_args()
     torch = configure_torch(THREADS) if (args.engine == "torch" or not args.no_baseline) else None
@@ -120,6 +130,9 @@ def main() -> None:
         greedy = task.evaluate(runtime, "test", limit=args.limit, beam=1)
         beam = task.evaluate(runtime, "test", limit=args.limit, beam=args.beam)
         rows = task.translations(runtime, "test", args.beam, limit=args.limit)
+        if args.outputs:
+            write_rows(args.outputs, f"rnnkit-{attention}-beam{args.beam}", rows)
+            write_rows(args.outputs, f"rnnkit-{attention}-greedy", task.translations(runtime, "test", 1, limit=args.limit))
         params = sum(v.size for v in runtime.params_numpy().values())
         name = f"rnnkit {args.engine} --attention {attention}"
         results.append([name, f"{params:,}", steps, f"{seconds:.0f}", f"{greedy['bleu']:.2f}", f"{beam['bleu']:.2f}",
@@ -143,6 +156,8 @@ def main() -> None:
         rows = [{"source": test.sources[i], "reference": test.targets[i], "translation": task.target.decode(ids)}
                 for i, ids in enumerate(outputs)]
         scores = corpus_scores([r["translation"] for r in rows], [r["reference"] for r in rows])
+        if args.outputs:
+            write_rows(args.outputs, "plain-additive-greedy", rows)
         results.append(["plain PyTorch, additive (greedy)", f"{model.n_params:,}", steps, f"{seconds:.0f}",
                         f"{scores['bleu']:.2f}", "-", f"{scores['chrf']:.2f}", "-"])
         buckets.append(["plain PyTorch, additive (greedy)", *bucket_bleu(rows)])
