@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from rnnkit.models.captioner.spec import CaptionerSpec
 from rnnkit.torch_engine.arrays import SharedArrays
 from rnnkit.torch_engine.attention import AdditiveAttention
+from rnnkit.torch_engine.fused import fusable, fused_forward
 from rnnkit.torch_engine.image_encoder import ImageEncoder
 from rnnkit.torch_engine.layers import Affine, Embedding
 from rnnkit.torch_engine.losses import temporal_softmax_loss
@@ -75,11 +76,14 @@ class TorchCaptioner(SharedArrays, nn.Module):
         x = self.embed(torch.as_tensor(words_in, device=device))                   # (N, T, E)
         if self.spec.attention == "soft":
             return self._attend(grid.reshape(grid.shape[0], -1, grid.shape[-1]), h0, x, training)
-        for l, cell in enumerate(self.rnn):
+        cells = list(self.rnn)
+        states = [(h0, *cell.init_state(h0.shape[0], dtype=dtype, device=device)[1:]) for cell in cells]
+        if fusable(cells):  # the whole stack in one PyTorch kernel (rnn, lstm, gru), as nn.LSTM runs
+            return self.head(fused_forward(cells, x, states, self.spec.dropout, training)[0]), None
+        for l, (cell, state) in enumerate(zip(cells, states)):
             if l > 0:
                 x = F.dropout(x, self.spec.dropout, training)
-            state = cell.init_state(h0.shape[0], dtype=dtype, device=device)
-            x = cell(x, (h0, *state[1:]))[0]
+            x = cell(x, state)[0]
         return self.head(x), None
 
     def _attend(self, a: Tensor, h0: Tensor, x: Tensor, training: bool) -> tuple[Tensor, Tensor]:
