@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from rnnkit.errors import UsageError
+from rnnkit.tasks.common_cli import numbered_path
 
 
 def evaluate_command(args, checkpoint, runtime) -> dict:
@@ -51,7 +52,7 @@ def predict_command(checkpoint, runtime, inputs: list[str], args) -> int:
         if base is not None:
             from rnnkit.viz.caption_attention import draw_caption_attention
 
-            path = base if i == 1 else base.with_name(f"{base.stem}-{i}{base.suffix}")
+            path = numbered_path(base, i)
             draw_caption_attention(reader.backdrop(image), result["attention"],
                                    result["words"] + ["<end>"], path)
             result["attention_png"] = str(path)

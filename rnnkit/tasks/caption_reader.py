@@ -29,6 +29,7 @@ from rnnkit.data.sources.png import SIGNATURE as PNG_SIGNATURE
 from rnnkit.data.sources.png import decode_png
 from rnnkit.errors import UsageError
 from rnnkit.tasks.caption_vocab import CaptionVocab
+from rnnkit.tasks.common_cli import Quiet
 
 #: The first bytes of every .npy file (NumPy's format, any version).
 NPY_SIGNATURE = b"\x93NUMPY"
@@ -82,7 +83,7 @@ class CaptionReader:
         """What an attention picture is drawn over: the picture, or for a feature grid each cell's
         feature norm scaled to [0, 1] (h, w) (a grid has no picture)."""
         if self.grid is None:
-            return self.read_image(path, warn=_Silent())
+            return self.read_image(path, warn=Quiet())
         norms = np.linalg.norm(self.read_grid(path), axis=2)
         return norms / max(float(norms.max()), 1e-12)
 
@@ -142,12 +143,3 @@ class CaptionReader:
             results.append(result)
         return results
 
-
-class _Silent:
-    """A stream that drops what is written: the image's warnings were given once already."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
