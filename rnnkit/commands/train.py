@@ -70,9 +70,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     data.add_argument("--reverse", action="store_true", default=None,
                       help="translate: from the data's second column to its first (Spanish to English)")
     data.add_argument("--src-vocab", type=positive_int, dest="src_pieces",
-                      help="translate: subword pieces of the source tokenizer, > 264 (default: 4000)")
+                      help="translate: subword pieces of the source tokenizer, > 264 (default: 2000)")
     data.add_argument("--tgt-vocab", type=positive_int, dest="tgt_pieces",
-                      help="translate: subword pieces of the target tokenizer, > 264 (default: 4000)")
+                      help="translate: subword pieces of the target tokenizer, > 264 (default: 2000)")
     data.add_argument("--subword", choices=("unigram", "bpe"), help="translate: SentencePiece model type (default: unigram)")
     data.add_argument("--val-beam", type=positive_int,
                       help="translate: beam size of the validation BLEU while training, 1 = greedy (default: 1)")
@@ -127,6 +127,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     model.add_argument("--image-size", type=positive_int,
                        help="frames: side of a moving clip's frames, a multiple of 8 (default: 64); "
                             "caption: side of the pictures (default: 64)")
+    model.add_argument("--augment", choices=("none", "shift", "shift-flip"),
+                       help="caption: move each training picture by up to 4 pixels at random, and with shift-flip "
+                            "mirror half of them (not for captions that say left or right) (default: none)")
     model.add_argument("--steps-t", type=positive_int, help="draw: drawing steps T (default: 64)")
     model.add_argument("--latent", type=positive_int, help="draw: latent size of z_t (default: 100)")
     model.add_argument("--read-n", type=positive_int, help="draw: side of the read glimpse, N x N (default: 2)")

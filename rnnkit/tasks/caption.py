@@ -17,7 +17,9 @@ Batches: one (image, reference) pair a row: (images (N, S, S, C) float32 in [0, 
 (N, h, w, F) float32 as they are, captions
 (N, T+1) ids ``<start> w_1 .. w_n <end>`` right-padded, mask (N, T) True where captions[:, 1:] is
 real). The pairs are reshuffled every epoch by (seed, epoch) (rnnkit/data/padding.py's batcher,
-only full batches), so a resumed run reads the same batches. Model: rnnkit/models/captioner.
+only full batches), so a resumed run reads the same batches. ``--augment shift|shift-flip`` moves
+(and mirrors) each training picture at random (rnnkit/data/augment.py), seeded by (seed, epoch,
+batch), so a resumed run sees the same pictures too. Model: rnnkit/models/captioner.
 
 Metrics (rnnkit/tasks/caption_metrics.py): corpus BLEU-1..4 (sacrebleu, 0-100) of the decoded
 captions against all references of each image, written the way the model writes (lower case:
@@ -34,6 +36,8 @@ from dataclasses import replace
 import numpy as np
 
 from rnnkit.config import TrainConfig
+from rnnkit.data.augment import MODES as AUGMENT_MODES
+from rnnkit.data.augment import augment_images
 from rnnkit.data.padding import ClassificationBatcher, pad_batch
 from rnnkit.errors import UsageError
 from rnnkit.runtime import torch_available
@@ -125,7 +129,7 @@ class CaptionTask(BatchedTask):
     rate_unit = "images/s"
     carries_state = False
     #: docs/captioning.md records what a short run showed with these.
-    flags = ("min_count", "image_size", "attention")
+    flags = ("min_count", "image_size", "attention", "augment")
     TRAIN_DEFAULTS = {"data": "scenes", "steps": 6000, "batch": 32, "lr": 2e-3, "eval_every": 500,
                       "engine": "torch" if torch_available() else "numpy"}
     #: The doubly stochastic penalty is summed over the L grid cells (rnnkit/models/captioner/spec.py):
@@ -134,8 +138,11 @@ class CaptionTask(BatchedTask):
     MODEL_DEFAULTS = {"attention": "soft", "penalty": 0.02}
 
     def __init__(self, cfg: TrainConfig, vocab: CaptionVocab | None = None, min_count: int = MIN_COUNT,
-                 image_size: int | None = None, train: bool = True, features: bool | None = None):
-        self.cfg, self.min_count, self.image_size = cfg, min_count, image_size
+                 image_size: int | None = None, train: bool = True, features: bool | None = None,
+                 augment: str = "none"):
+        if augment not in AUGMENT_MODES:
+            raise UsageError(f"--augment must be one of {', '.join(AUGMENT_MODES)}, got {augment!r}")
+        self.cfg, self.min_count, self.image_size, self.augment = cfg, min_count, image_size, augment
         #: feature grids (True) or pictures (False); None until the first split says which
         self.features = features
         self.data_name = check_data_name(cfg.data)
@@ -150,6 +157,9 @@ class CaptionTask(BatchedTask):
             # guess's. The loss is per caption, so a whole caption is the output: V^(n+1) word
             # sequences of the longest caption, a uniform guess (n+1) log V nats.
             self.output_size = len(self.vocab) ** (max(len(w) for w in self.pairs()[1]) + 1)
+            if augment != "none" and self.features:
+                raise UsageError("--augment moves and mirrors pictures; this data is feature grids, which it "
+                                 "cannot change: leave --augment out")
 
     # -- data ------------------------------------------------------------------------------
 
@@ -198,7 +208,7 @@ class CaptionTask(BatchedTask):
     @classmethod
     def from_flags(cls, cfg: TrainConfig, args) -> "CaptionTask":
         return cls(cfg, min_count=getattr(args, "min_count", None) or MIN_COUNT,
-                   image_size=getattr(args, "image_size", None))
+                   image_size=getattr(args, "image_size", None), augment=getattr(args, "augment", None) or "none")
 
     @classmethod
     def from_checkpoint(cls, cfg: TrainConfig, checkpoint, data=None, train: bool = True) -> "CaptionTask":
@@ -210,7 +220,7 @@ class CaptionTask(BatchedTask):
         meta = checkpoint.task
         task = cls(replace(cfg, data=data) if data is not None else cfg, vocab=reader.vocab,
                    min_count=meta.get("min_count", MIN_COUNT), image_size=meta.get("image_size"), train=train,
-                   features=checkpoint.spec.grid is not None)
+                   features=checkpoint.spec.grid is not None, augment=meta.get("augment", "none"))
         task.reader = reader
         return task
 
@@ -232,8 +242,12 @@ class CaptionTask(BatchedTask):
     # -- training --------------------------------------------------------------------------
 
     def next_batch(self):
+        epoch, position = self.batcher.epoch, self.batcher.position
         ids, mask, rows = self.batcher.next_batch()
-        return (as_floats(self.split("train").images[rows]), ids, mask[:, 1:]), False
+        images = as_floats(self.split("train").images[rows])
+        if self.augment != "none":
+            images = augment_images(images, self.augment, np.random.default_rng([self.cfg.seed, epoch, position]))
+        return (images, ids, mask[:, 1:]), False
 
     def batch_tokens(self, batch) -> int:
         return int(batch[0].shape[0])
@@ -294,7 +308,7 @@ class CaptionTask(BatchedTask):
 
     def meta(self) -> dict:
         return {"name": self.name, "data": self.cfg.data, "min_count": self.min_count, "image_size": self.image_size,
-                "max_words": MAX_WORDS}
+                "max_words": MAX_WORDS, "augment": self.augment}
 
     def tokenizers(self) -> dict:
         return {"words": self.vocab.to_json()}

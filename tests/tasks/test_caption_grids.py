@@ -127,6 +127,9 @@ def test_wrong_inputs_to_a_grid_model_are_one_line(coco, run, tmp_path, capsys):
     one_line_error(*cli([*TRAIN, "--data", f"coco:{coco}", "--image-size", "16", "--out", tmp_path / "r"],
                         capsys)[::2], "--image-size")
     assert not (tmp_path / "r").exists()
+    one_line_error(*cli([*TRAIN, "--data", f"coco:{coco}", "--augment", "shift", "--out", tmp_path / "r"],
+                        capsys)[::2], "--augment", "feature grids")
+    assert not (tmp_path / "r").exists()
 
 
 def test_a_picture_model_refuses_a_grid_and_is_saved_as_before(tmp_path, capsys, monkeypatch):

@@ -87,6 +87,24 @@ def test_resume_reads_the_same_batches(fake):
         np.testing.assert_array_equal(other.next_batch()[0][1], want)
 
 
+def test_augmented_batches_move_the_pictures_and_resume_exactly(fake):
+    plain, moved = make_task(batch=4), make_task(batch=4, augment="shift-flip")
+    for _ in range(3):
+        (a, captions_a, _), _ = plain.next_batch()
+        (b, captions_b, _), _ = moved.next_batch()
+        np.testing.assert_array_equal(captions_a, captions_b)      # the same pairs, other pictures
+        assert a.shape == b.shape and not np.array_equal(a, b)
+    assert moved.meta()["augment"] == "shift-flip"
+    state = moved.state_dict()
+    expected = [moved.next_batch()[0][0] for _ in range(4)]
+    other = make_task(batch=4, augment="shift-flip")
+    other.load_state_dict(state)
+    for want in expected:
+        np.testing.assert_array_equal(other.next_batch()[0][0], want)
+    with pytest.raises(UsageError, match="--augment must be one of"):
+        make_task(augment="rotate")
+
+
 def test_bad_data_is_one_usage_error(fake, monkeypatch):
     with pytest.raises(UsageError, match="scenes, tuxpaint or coco:DIR"):
         CaptionTask(TrainConfig(data="flickr", batch=4))
