@@ -7,6 +7,7 @@ kernels are channels first, so each call permutes in and out:
     conv2d(x, W, b)  = conv2d_torch(x as (N, C, H, W), W as (F, C, k, k), b, padding k // 2)
                        as (N, H, W, F)                   stride 1, "same" padding
     max_pool2x2(x)   = max over each 2 x 2 window, stride 2   (N, H/2, W/2, C)
+    conv_stack(x, layers, pool) = [relu(conv2d(.)) -> max_pool2x2]^L, permuted once in and once out
 
 Autograd gives the backward; tests/torch_engine/test_conv_parity.py holds these to the NumPy
 engine's hand-written pairs in float64.
@@ -14,6 +15,7 @@ engine's hand-written pairs in float64.
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -28,3 +30,19 @@ def conv2d(x: Tensor, W: Tensor, b: Tensor) -> Tensor:
 def max_pool2x2(x: Tensor) -> Tensor:
     """x (N, H, W, C) with H, W even -> (N, H/2, W/2, C), the max of each 2 x 2 window."""
     return F.max_pool2d(x.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
+
+
+def conv_stack(x: Tensor, layers: list[tuple[Tensor, Tensor]], pool: bool) -> Tensor:
+    """x (N, H, W, C) -> (N, h, w, C_L): ``[relu(conv2d(x, W, b)) -> max_pool2x2 if pool]`` for each
+    (W, b) of ``layers``, the same values as chaining :func:`conv2d` and :func:`max_pool2x2`.
+
+    The stack runs channels first from one contiguous copy, as a plain PyTorch model does, instead
+    of permuting in and out at every layer: oneDNN's kernels, ReLU and pooling are quicker on
+    contiguous NCHW tensors than on permuted views (the captioner's encoder, benchmarks/caption_speed.py).
+    """
+    y = x.permute(0, 3, 1, 2).contiguous()
+    for W, b in layers:
+        y = torch.relu(F.conv2d(y, W.permute(3, 2, 0, 1), b, padding=W.shape[0] // 2))
+        if pool:
+            y = F.max_pool2d(y, 2)
+    return y.permute(0, 2, 3, 1)

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.image_encoder import ImageEncoderSpec
-from rnnkit.torch_engine.conv import conv2d, max_pool2x2
+from rnnkit.torch_engine.conv import conv_stack
 
 
 class _Conv(nn.Module):
@@ -46,9 +46,6 @@ class ImageEncoder(nn.Module):
         if x.dim() != 4 or tuple(x.shape[1:]) != (spec.height, spec.width, spec.in_channels):
             raise ValueError(f"images must be (N, {spec.height}, {spec.width}) for this encoder, "
                              f"got {tuple(images.shape)}")
-        for l in range(spec.layers):
-            conv = getattr(self, f"conv{l}")
-            x = torch.relu(conv2d(x, conv.W, conv.b))
-            if spec.pool:
-                x = max_pool2x2(x)
+        convs = [getattr(self, f"conv{l}") for l in range(spec.layers)]
+        x = conv_stack(x, [(conv.W, conv.b) for conv in convs], spec.pool)
         return x.mean(dim=(1, 2)), x

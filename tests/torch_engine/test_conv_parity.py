@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 from rnnkit.image_encoder import ImageEncoderSpec  # noqa: E402
 from rnnkit.numpy_engine.conv import conv2d_backward, conv2d_forward  # noqa: E402
 from rnnkit.numpy_engine.image_encoder import encoder_backward, encoder_forward  # noqa: E402
-from rnnkit.torch_engine.conv import conv2d  # noqa: E402
+from rnnkit.torch_engine.conv import conv2d, conv_stack, max_pool2x2  # noqa: E402
 from rnnkit.torch_engine.image_encoder import ImageEncoder  # noqa: E402
 
 PARITY = 1e-9
@@ -32,6 +32,21 @@ def test_conv2d_matches_torch_autograd():
     (tout * torch.tensor(dout)).sum().backward()
     assert close(tout, out)
     assert close(tx.grad, dx) and close(tW.grad, dW) and close(tb.grad, db)
+
+
+@pytest.mark.parametrize("pool", [True, False])
+def test_the_channels_first_stack_equals_the_layer_by_layer_channels_last_chain(pool):
+    rng = np.random.default_rng(2)
+    x = torch.tensor(rng.standard_normal((2, 8, 8, 3)))
+    layers = [(torch.tensor(rng.standard_normal((3, 3, 3, 5))), torch.tensor(rng.standard_normal(5))),
+              (torch.tensor(rng.standard_normal((3, 3, 5, 4))), torch.tensor(rng.standard_normal(4)))]
+    chained = x
+    for W, b in layers:
+        chained = torch.relu(conv2d(chained, W, b))
+        chained = max_pool2x2(chained) if pool else chained
+    stacked = conv_stack(x, layers, pool)
+    assert stacked.shape == chained.shape == ((2, 2, 2, 4) if pool else (2, 8, 8, 4))
+    assert close(stacked, chained.numpy())
 
 
 def test_encoder_matches_torch_autograd_with_the_same_parameter_names():

@@ -95,9 +95,11 @@ class TorchCaptioner(SharedArrays, nn.Module):
             zeros = cell.init_state(h0.shape[0], dtype=h0.dtype, device=h0.device)
             states.append((h0, *zeros[1:]))
         ys, weights = [], []
-        for t in range(x.shape[1]):
+        # unbind, not words[:, t]: the backward of T selects would write T gradients the size of
+        # all of words; unbind's backward stacks the T step gradients once (as Cell.forward does)
+        for words_t in words.unbind(1):
             z, e = self.att(states[-1][0], a, a, keys_proj=keys_proj)
-            states[0] = self.rnn[0].step(words[:, t] + z @ self.ctx.W, states[0])
+            states[0] = self.rnn[0].step(torch.addmm(words_t, z, self.ctx.W), states[0])
             h = states[0][0]
             for l in range(1, len(self.rnn)):
                 h = F.dropout(h, self.spec.dropout, training)
