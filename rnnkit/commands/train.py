@@ -36,6 +36,7 @@ from rnnkit.cells import CELL_NAMES
 from rnnkit.commands._args import (fraction, non_negative_float, non_negative_int, positive_float, positive_int,
                                    probability, seed)
 from rnnkit.config import ENGINES, SCHEDULES, TrainConfig
+from rnnkit.data import augment
 from rnnkit.data.corpora import check_data_file
 from rnnkit.errors import UsageError
 from rnnkit.models import spec_class
@@ -127,9 +128,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     model.add_argument("--image-size", type=positive_int,
                        help="frames: side of a moving clip's frames, a multiple of 8 (default: 64); "
                             "caption: side of the pictures (default: 64)")
-    model.add_argument("--augment", choices=("none", "shift", "shift-flip"),
-                       help="caption: move each training picture by up to 4 pixels at random, and with shift-flip "
-                            "mirror half of them (not for captions that say left or right) (default: none)")
+    model.add_argument("--augment", choices=augment.MODES,
+                       help=f"caption: move each training picture by up to {augment.MAX_SHIFT} pixels at random, and "
+                            "with shift-flip mirror half of them (not for captions that say left or right) "
+                            "(default: none)")
     model.add_argument("--steps-t", type=positive_int, help="draw: drawing steps T (default: 64)")
     model.add_argument("--latent", type=positive_int, help="draw: latent size of z_t (default: 100)")
     model.add_argument("--read-n", type=positive_int, help="draw: side of the read glimpse, N x N (default: 2)")
