@@ -74,10 +74,11 @@ class TorchCaptioner(SharedArrays, nn.Module):
             features, grid = images.mean(dim=(1, 2)), images
         h0 = self.feat(features)                                                   # (N, H)
         x = self.embed(torch.as_tensor(words_in, device=device))                   # (N, T, E)
-        if self.spec.attention == "soft":
-            return self._attend(grid.reshape(grid.shape[0], -1, grid.shape[-1]), h0, x, training)
         cells = list(self.rnn)
+        # every layer starts from h0, the other state entries (an LSTM's c) at zero
         states = [(h0, *cell.init_state(h0.shape[0], dtype=dtype, device=device)[1:]) for cell in cells]
+        if self.spec.attention == "soft":
+            return self._attend(grid.reshape(grid.shape[0], -1, grid.shape[-1]), states, x, training)
         if fusable(cells):  # the whole stack in one PyTorch kernel (rnn, lstm, gru), as nn.LSTM runs
             return self.head(fused_forward(cells, x, states, self.spec.dropout, training)[0]), None
         for l, (cell, state) in enumerate(zip(cells, states)):
@@ -86,14 +87,12 @@ class TorchCaptioner(SharedArrays, nn.Module):
             x = cell(x, state)[0]
         return self.head(x), None
 
-    def _attend(self, a: Tensor, h0: Tensor, x: Tensor, training: bool) -> tuple[Tensor, Tensor]:
-        """The soft-attention decoder, one step at a time: a (N, L, C), h0 (N, H), x (N, T, E)."""
+    def _attend(self, a: Tensor, states: list, x: Tensor, training: bool) -> tuple[Tensor, Tensor]:
+        """The soft-attention decoder, one step at a time: a (N, L, C), each layer's initial state
+        ``states`` (h (N, H) first), x (N, T, E)."""
         keys_proj = self.att.project_keys(a)                                       # (N, L, A)
         words = self.rnn[0].project(x)                                             # (N, T, G*H)
-        states = []
-        for cell in self.rnn:
-            zeros = cell.init_state(h0.shape[0], dtype=h0.dtype, device=h0.device)
-            states.append((h0, *zeros[1:]))
+        states = list(states)
         ys, weights = [], []
         # unbind, not words[:, t]: the backward of T selects would write T gradients the size of
         # all of words; unbind's backward stacks the T step gradients once (as Cell.forward does)
