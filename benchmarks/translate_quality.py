@@ -40,6 +40,10 @@ from rnnkit.models.seq2seq.spec import Seq2SeqSpec  # noqa: E402
 from rnnkit.runtime import make_runtime  # noqa: E402
 from rnnkit.tasks.translate import TranslateOptions, TranslateTask  # noqa: E402
 
+#: The task's own defaults, so that the benchmark measures what `rnnkit train --task translate` trains.
+MODEL = TranslateTask.MODEL_DEFAULTS
+PIECES = TranslateOptions().src_vocab
+
 #: Source-length buckets in words, for BLEU by length: (low, high) inclusive.
 BUCKETS = ((1, 15), (16, 25), (26, 35), (36, 1000))
 
@@ -54,12 +58,12 @@ def parse_args():
     p.add_argument("--attention", nargs="+", default=["none", "additive", "dot"], choices=("none", "additive", "dot"))
     p.add_argument("--engine", default="torch", choices=("torch", "numpy"), help="rnnkit's engine (default: torch)")
     p.add_argument("--cell", default="lstm", choices=("gru", "lstm"))
-    p.add_argument("--embed", type=int, default=64)
-    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--embed", type=int, default=MODEL["embed"])
+    p.add_argument("--hidden", type=int, default=MODEL["hidden"])
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--vocab", type=int, default=2000, help="subword pieces of each side (default: 2000)")
+    p.add_argument("--dropout", type=float, default=MODEL["dropout"])
+    p.add_argument("--vocab", type=int, default=PIECES, help=f"subword pieces of each side (default: {PIECES})")
     p.add_argument("--beam", type=int, default=5)
     p.add_argument("--limit", type=int, help="score only the first N test pairs")
     p.add_argument("--no-baseline", action="store_true", help="leave out the plain PyTorch model")
