@@ -123,6 +123,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="vqa: attention hops over the image grid, as in stacked attention networks (default: 2)")
     model.add_argument("--frame-alone", action="store_true", default=None,
                        help="frames: label each frame from itself alone, no recurrence (the baseline)")
+    model.add_argument("--skip", action=argparse.BooleanOptionalAction, default=None,
+                       help="frames: the head also reads each frame's own features beside the recurrent state "
+                            "(default: on; --no-skip: the recurrent state alone)")
     model.add_argument("--clip-len", type=positive_int,
                        help="frames: frames a clip, or steps a watch window (default: 20; watch 200)")
     model.add_argument("--image-size", type=positive_int,

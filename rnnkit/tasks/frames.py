@@ -6,8 +6,9 @@ video, rnnkit/data/moving_digits.py); ``watch``, the seglearn smartwatch recordi
 streams split by subject (rnnkit/data/watch_streams.py); or an ``.npz`` file of clips.
 Batches: (frames (N, T, ...), mask (N, T), labels (N, T)); the training clips are made or cut
 afresh every step from a counter, which is the data position a resume restores.
-Model: rnnkit/models/tagger (causal by default; ``--bidirectional``; ``--frame-alone`` the
-baseline that sees one frame at a time). Metric: frame_accuracy on the validation split (higher
+Model: rnnkit/models/tagger (causal by default; ``--bidirectional``; the head reads the frame's
+features beside the recurrent state unless ``--no-skip``; ``--frame-alone`` the baseline that sees
+one frame at a time). Metric: frame_accuracy on the validation split (higher
 is better); moving clips also report the accuracy on occluded frames, watch the accuracy of each
 exercise (``accuracy_PEN`` ...).
 """
@@ -74,9 +75,9 @@ class FramesTask(Task):
     loss_label = "loss"
     rate_unit = "frames/s"
     carries_state = False
-    flags = ("frame_alone", "clip_len", "image_size", "bidirectional")
+    flags = ("frame_alone", "skip", "clip_len", "image_size", "bidirectional")
     TRAIN_DEFAULTS = {"data": "moving-digits", "steps": 2000, "lr": 2e-3, "batch": 16, "eval_every": 100}
-    MODEL_DEFAULTS = {"hidden": 64}
+    MODEL_DEFAULTS = {"hidden": 64, "skip": True}
 
     def __init__(self, cfg: TrainConfig, options: FramesOptions | None = None, source=None):
         self.cfg = cfg

@@ -38,7 +38,8 @@ def model_of(spec, seed=0):
 @pytest.mark.parametrize("fields", [
     {"frames": "image"}, {"frames": "image", "bidirectional": True}, {"frames": "image", "frame_alone": True},
     {"frames": "vector", "cell": "gru"}, {"frames": "vector", "bidirectional": True},
-    {"frames": "vector", "frame_alone": True},
+    {"frames": "vector", "frame_alone": True}, {"frames": "image", "skip": True},
+    {"frames": "vector", "skip": True, "bidirectional": True, "layers": 2, "dropout": 0.0},
 ])
 def test_every_gradient_is_the_numerical_one(fields):
     spec = spec_of(**fields)
@@ -90,6 +91,24 @@ def test_padding_changes_no_loss_or_gradient():
         np.testing.assert_allclose(grads[name], grads2[name], rtol=1e-10, atol=1e-13)
     stats, _ = model.evaluate(frames, mask, labels)
     assert stats["count"] == T + 2
+
+
+def test_skip_feeds_the_frames_features_to_the_head_and_frame_alone_drops_it():
+    spec = spec_of("vector", skip=True)
+    assert spec.head_input == spec.hidden + spec.features
+    assert spec.param_shapes()["head.W"] == (spec.hidden + spec.features, C)
+    assert spec_of("vector", skip=True, frame_alone=True).skip is False
+    # With the recurrent part of the head zeroed, a skip model labels each frame from itself.
+    model = model_of(spec)
+    model.params["head.W"][:spec.hidden] = 0.0
+    rng = np.random.default_rng(5)
+    frames, mask, _ = batch(rng, spec)
+    before = model.forward(frames, mask)[0]
+    changed = frames.copy()
+    changed[:, 0] += 1.0
+    after = model.forward(changed, mask)[0]
+    np.testing.assert_allclose(after[:, 1:], before[:, 1:], rtol=0, atol=1e-12)
+    assert not np.allclose(after[:, 0], before[:, 0])
 
 
 def test_spec_refuses_bad_values_and_round_trips():

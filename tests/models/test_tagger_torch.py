@@ -35,7 +35,8 @@ def spec_of(frames="image", **fields):
     ({"frames": "image"}, "auto"), ({"frames": "image", "bidirectional": True}, "explicit"),
     ({"frames": "image", "frame_alone": True}, "auto"), ({"frames": "vector", "cell": "gru"}, "auto"),
     ({"frames": "vector", "bidirectional": True, "layers": 2}, "auto"),
-    ({"frames": "vector", "cell": "mingru"}, "explicit"),
+    ({"frames": "vector", "cell": "mingru"}, "explicit"), ({"frames": "image", "skip": True}, "auto"),
+    ({"frames": "vector", "skip": True, "bidirectional": True}, "explicit"),
 ])
 def test_loss_gradients_and_probabilities_match_the_numpy_engine(fields, path):
     spec = spec_of(**fields)

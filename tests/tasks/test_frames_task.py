@@ -62,7 +62,16 @@ def test_recurrence_buys_what_the_frame_alone_baseline_cannot(cue_clips, tmp_pat
     assert results["recurrent"]["frame_accuracy"] > 0.9
     assert results["alone"]["frame_accuracy"] < 0.6  # right at the cue frame, a guess elsewhere
     spec = load_checkpoint(tmp_path / "alone").spec
-    assert spec.frame_alone and not any(k.startswith("rnn.") for k in spec.param_shapes())
+    assert spec.frame_alone and not spec.skip and not any(k.startswith("rnn.") for k in spec.param_shapes())
+    assert load_checkpoint(tmp_path / "recurrent").spec.skip  # the task's default
+
+
+def test_no_skip_gives_a_head_that_reads_the_recurrent_state_alone(cue_clips, tmp_path, capsys):
+    code, _, err = cli(["train", "--task", "frames", "--data", cue_clips, *SMALL, "--steps", "2", "--no-skip",
+                        "--out", tmp_path / "r"], capsys)
+    assert code == 0, err
+    spec = load_checkpoint(tmp_path / "r").spec
+    assert not spec.skip and spec.param_shapes()["head.W"][0] == spec.hidden
 
 
 def test_image_clips_train_evaluate_and_predict_with_a_strip(image_clips, tmp_path, capsys):

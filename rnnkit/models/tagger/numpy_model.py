@@ -7,7 +7,7 @@ The recurrence is time-major inside (T, N, ...), like the stack.
         vector: relu(temporal_affine))                                   feats (N, T, F)
     feats^T (T, N, F) -> stack_forward (causal; K = 2: the reverse direction within each
         row's length)                                                    y (T, N, K*H)
-        (frame_alone: y = feats^T, no recurrence)
+        (frame_alone: y = feats^T, no recurrence; skip: y = [y, feats^T]   (T, N, K*H + F))
     y -> dropout -> temporal_affine head                                 scores (T, N, C)
     loss = temporal_softmax_loss(scores^T, labels, mask, average="tokens")
          = -(1 / sum mask) sum_{n, t} mask[n, t] log softmax(scores[n, t])[labels[n, t]]
@@ -39,6 +39,7 @@ class _Cache:
     shape: tuple          # (N, T)
     encoder: object       # the image encoder's cache, or (affine cache, relu mask)
     stack: object         # the stack's cache (None: frame_alone)
+    recurrent_width: int  # K*H: where the skipped features start in the head's input (skip)
     dropout: object
     head: object
 
@@ -75,15 +76,18 @@ class Tagger(NumpyModel):
         lengths = lengths_from_mask(mask)
         N, T = frames.shape[:2]
         feats, enc_cache = self._encode(frames)
-        x = np.ascontiguousarray(feats.transpose(1, 0, 2))  # (T, N, F)
-        stack_cache = None
+        feats = np.ascontiguousarray(feats.transpose(1, 0, 2))  # (T, N, F)
+        x, stack_cache = feats, None
         if not spec.frame_alone:
             full = bool(np.all(lengths == T))
-            x, _, stack_cache = stack_forward(x, None, p, spec.recurrent, "rnn.", rng,
+            x, _, stack_cache = stack_forward(feats, None, p, spec.recurrent, "rnn.", rng,
                                               lengths=None if full else lengths)
+        width = x.shape[2]
+        if spec.skip:
+            x = np.concatenate([x, feats], axis=2)  # (T, N, K*H + F)
         top, dcache = dropout_forward(x, spec.dropout, rng)
         scores, head = temporal_affine_forward(top, p["head.W"], p["head.b"])  # (T, N, C)
-        return scores.transpose(1, 0, 2), _Cache((N, T), enc_cache, stack_cache, dcache, head)
+        return scores.transpose(1, 0, 2), _Cache((N, T), enc_cache, stack_cache, width, dcache, head)
 
     def loss(self, frames, mask, labels, state=None, rng=None):
         """Mean cross-entropy over the real frames and its gradient on every parameter.
@@ -110,8 +114,12 @@ class Tagger(NumpyModel):
         dtop, grads["head.W"], grads["head.b"] = temporal_affine_backward(
             np.ascontiguousarray(dscores.transpose(1, 0, 2)), cache.head)
         dx = dropout_backward(dtop, cache.dropout)
+        dskip = dx[:, :, cache.recurrent_width:] if spec.skip else None  # the head's direct read of feats
+        dx = dx[:, :, :cache.recurrent_width]
         if cache.stack is not None:
-            dx, _ = stack_backward(dx, cache.stack, p, grads)
+            dx, _ = stack_backward(np.ascontiguousarray(dx), cache.stack, p, grads)
+        if dskip is not None:
+            dx = dx + dskip
         dfeats = dx.transpose(1, 0, 2)  # (N, T, F)
         if spec.frames == "image":
             encoder_backward(np.ascontiguousarray(dfeats).reshape(N * T, -1), None, cache.encoder, grads,

@@ -9,13 +9,14 @@ K directions (2 when bidirectional), C classes; images H_img x W_img, sensor vec
            vector: relu(x enc.W + enc.b), F = embed_dim
       -> L recurrent layers, K directions (causal when K = 1)        -> y (N, T, K*H)
          (frame_alone: no recurrence, y = the features: the baseline that sees one frame at a time)
+         (skip: y = [y, features], the head also reads the frame's own features -> (N, T, K*H + F))
       -> dropout -> scores = y head.W + head.b                       -> (N, T, C)
       -> softmax cross-entropy at every real frame (mask), the mean over those frames
          (temporal_softmax_loss, average="tokens")
 
 Parameters in the shared model format: ``enc.conv{l}.W / .b`` (image) or ``enc.W (D, F)``,
 ``enc.b (F,)`` (vector); the stack's ``rnn.*`` (and ``rnn_rev.*``) unless frame_alone;
-``head.W (K*H or F, C)``, ``head.b (C,)``. The checkpoint keeps the class names as the tokenizer
+``head.W (K*H, K*H + F with skip, or F frame_alone; C)``, ``head.b (C,)``. The checkpoint keeps the class names as the tokenizer
 ``labels`` (rnnkit/data/frame_labels.py), whose size is ``vocab_size`` (= C).
 """
 
@@ -57,6 +58,9 @@ class TaggerSpec:
         layers: L.
         bidirectional: a second direction reads the clip backwards (offline labelling; K = 2).
         frame_alone: no recurrence: each frame is labelled from itself alone (the baseline).
+        skip: the head reads the frame's own features beside the recurrent state, so the
+            recurrence only has to add what earlier frames showed (a frame-alone model's start,
+            plus memory). Meaningless without recurrence: frame_alone stores it false.
         dropout: between layers and before the head.
     """
 
@@ -70,6 +74,7 @@ class TaggerSpec:
     layers: int = 1
     bidirectional: bool = False
     frame_alone: bool = False
+    skip: bool = False
     dropout: float = 0.0
 
     kind = KIND
@@ -91,9 +96,11 @@ class TaggerSpec:
         for name, minimum, maximum in (("classes", 2, MAX_WIDTH), ("embed_dim", 1, MAX_WIDTH),
                                        ("hidden", 1, MAX_WIDTH), ("layers", 1, MAX_LAYERS)):
             _bounded_int(name, getattr(self, name), minimum, maximum)
-        for name in ("bidirectional", "frame_alone"):
+        for name in ("bidirectional", "frame_alone", "skip"):
             if not isinstance(getattr(self, name), bool):
                 raise UsageError(f"{name.replace('_', '-')} must be true or false, got {getattr(self, name)!r}")
+        if self.frame_alone:
+            object.__setattr__(self, "skip", False)  # the head reads the features already
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise UsageError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
 
@@ -118,8 +125,10 @@ class TaggerSpec:
 
     @property
     def head_input(self) -> int:
-        """What the head reads at each frame: F without recurrence, else K*H."""
-        return self.features if self.frame_alone else self.directions * self.hidden
+        """What the head reads at each frame: F without recurrence, K*H + F with skip, else K*H."""
+        if self.frame_alone:
+            return self.features
+        return self.directions * self.hidden + (self.features if self.skip else 0)
 
     def frame_shape(self) -> tuple[int, ...]:
         """The shape of one frame: (H_img, W_img) (grey), (H_img, W_img, C_0), or (D,)."""

@@ -6,6 +6,7 @@ Dimensions: N batch, T frames, F per-frame features, H hidden size, K directions
         image: rnnkit/torch_engine/image_encoder.py; vector: relu(x enc.W + enc.b)
     -> L recurrent layers, K directions, over each row's real frames
        (rnnkit/torch_engine/bidirectional.py; none when frame_alone)     y (N, T, K*H)
+    -> skip: y = [y, feats], the head also reads the frame itself         (N, T, K*H + F)
     -> dropout -> head                                                   scores (N, T, C)
     -> cross-entropy at every real frame, the mean over them (temporal_softmax_loss)
 
@@ -99,6 +100,8 @@ class TorchTagger(SharedArrays, nn.Module):
             full = bool(lengths.min() == T)
             y = ragged_forward(directions, feats, None if full else lengths, self.spec.dropout, training,
                                fused=self.uses_fused)
+            if self.spec.skip:
+                y = torch.cat([y, feats], dim=-1)
         return self.head(F.dropout(y, self.spec.dropout, training))
 
     def forward(self, frames, mask) -> Tensor:
