@@ -84,6 +84,21 @@ def test_filters_are_normalised_and_centred():
     assert gamma[0] == 1.0
 
 
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_a_fresh_read_window_sees_the_middle_of_the_image(n):
+    """At initialisation (h_dec = 0, so the window is the bias) a digit in the middle of a 28x28
+    image must reach the read, however few the filters; unit-variance filters 27 pixels apart
+    read two blank border lines, and the encoder saw nothing."""
+    spec = DrawSpec(height=28, width=28, hidden=8, latent=2, steps_t=2, read_n=n, write_n=n)
+    bias = spec.init_params(np.random.default_rng(0))["read_att.b"]
+    _, _, stride, var, _ = fb.window(bias[None], 28, 28, n)
+    assert np.sqrt(var[0]) == pytest.approx(max(stride[0] / 2, 1.0))
+    img = np.zeros((1, 28, 28))
+    img[0, 10:18, 10:18] = 1.0  # a blob where MNIST's ink is
+    FX, FY, gamma, _ = fb.filterbank_forward(bias[None], 28, 28, n)
+    assert fb.read_forward(img, FX, FY, gamma)[0].sum() > 0.05 * n * n
+
+
 def test_loss_is_reconstruction_plus_kl():
     spec = tiny_spec(attention=True)
     model = random_model(spec)

@@ -131,10 +131,20 @@ class DrawSpec:
             shapes.update({"read_att.W": (H, 5), "read_att.b": (5,), "write_att.W": (H, 5), "write_att.b": (5,)})
         return shapes
 
+    def initial_log_variance(self, n: int) -> float:
+        """log sigma^2 of a fresh n x n window: sigma = half the stride that spans the image, so
+        neighbouring filters meet. With unit variance a 2x2 read would sample two thin lines at
+        the image's borders, where MNIST is blank: the encoder saw nothing and the KL term stayed
+        at zero (the plateau of docs/draw.md)."""
+        stride = (max(self.height, self.width) - 1) / max(n - 1, 1)
+        return float(2.0 * np.log(max(stride / 2.0, 1.0)))
+
     def init_params(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Float64 initial weights: the LSTMs by rnnkit/cells.py's rules, every affine layer
-        U(-1/sqrt(H), 1/sqrt(H)) with zero bias, so the windows start centred, with the stride
-        that spans the image (log delta~ = 0), unit variance and intensity."""
+        U(-1/sqrt(H), 1/sqrt(H)) with zero bias, except that the windows start centred, with the
+        stride that spans the image (log delta~ = 0), unit intensity, and filters as wide as half
+        that stride (:meth:`initial_log_variance`): the read sees the whole image blurred and the
+        write paints smooth blobs, both sharpening as they learn."""
         params = self.encoder.init_params(rng, "enc.")
         params.update(self.decoder.init_params(rng, "dec."))
         bound = 1.0 / np.sqrt(self.hidden)
@@ -142,4 +152,7 @@ class DrawSpec:
             if name.startswith(("enc.", "dec.")):
                 continue
             params[name] = rng.uniform(-bound, bound, size=shape) if name.endswith(".W") else np.zeros(shape)
+        if self.attention:
+            params["read_att.b"][2] = self.initial_log_variance(self.read_n)
+            params["write_att.b"][2] = self.initial_log_variance(self.write_n)
         return {name: params[name] for name in self.param_shapes()}
