@@ -10,6 +10,7 @@ and without attention, at the paper's MNIST sizes (H=256, Z=100, T=64, read 2x2,
 
     python benchmarks/draw_speed.py --threads 2
     python benchmarks/draw_speed.py --threads 2 --batch 64 --rounds 3 --per-round 3
+    python benchmarks/draw_speed.py --threads 1 --hidden 128 --latent 20 --steps-t 16 --read-n 5 --write-n 8
     python benchmarks/draw_speed.py --quick          # seconds: checks that it runs, numbers mean nothing
 """
 
@@ -53,6 +54,8 @@ def main() -> None:
     p = speed_parser(__doc__, THREADS, batch=64, hidden=256)
     p.add_argument("--latent", type=int, default=100)
     p.add_argument("--steps-t", type=int, default=64)
+    p.add_argument("--read-n", type=int, default=2)
+    p.add_argument("--write-n", type=int, default=5)
     args = p.parse_args()
     if args.quick:
         args.batch, args.hidden, args.latent, args.steps_t = 8, 16, 4, 4
@@ -62,15 +65,16 @@ def main() -> None:
 
     print_speed_header("DRAW", args.threads, torch)
     x, source = images(args.batch, args.quick)
-    print(f"data: {source}; batch {args.batch}, H={args.hidden}, Z={args.latent}, T={args.steps_t}; Adam lr {LR}, "
-          "clip 5\n")
+    print(f"data: {source}; batch {args.batch}, H={args.hidden}, Z={args.latent}, T={args.steps_t}, read "
+          f"{args.read_n}x{args.read_n}, write {args.write_n}x{args.write_n}; Adam lr {LR}, clip 5\n")
     rows = []
     for attention in (True, False):
         spec = DrawSpec(height=28, width=28, hidden=args.hidden, latent=args.latent, steps_t=args.steps_t,
-                        attention=attention, read_n=2, write_n=5)
+                        attention=attention, read_n=args.read_n, write_n=args.write_n)
         cfg = TrainConfig(batch=args.batch, lr=LR, clip=5.0, threads=1)
         times = time_sides(torch, spec, cfg, (x,), LR,
-                           lambda: PlainDraw(28, 28, args.hidden, args.latent, args.steps_t, attention, 2, 5),
+                           lambda: PlainDraw(28, 28, args.hidden, args.latent, args.steps_t, attention, args.read_n,
+                                             args.write_n),
                            (torch.as_tensor(x.reshape(len(x), -1)),), args)
         rows += speed_rows("on" if attention else "off", times, args.batch)
     print_table(["attention", "side", "ms/step", "images/s", "vs plain"], rows)
