@@ -196,6 +196,11 @@ def run_all(seed: int = 0) -> list[dict]:
     from rnnkit.gradchecks_frames import run_frames  # (it reuses this module's conventions)
 
     results.update(run_frames(rng))
+    from rnnkit.gradchecks_frames import check_tagger
+
+    # the tagger whose head also reads the frame: a generator of its own, so the rows after it draw
+    # what they drew before it existed (their worst-entry errors depend on the draws)
+    results.update(check_tagger(np.random.default_rng([seed, 13]), "image", skip=True))
     from rnnkit.gradchecks_glimpse import run_glimpse  # RAM, DRAM: glimpse network, policy, whole models
 
     results.update(run_glimpse(rng))

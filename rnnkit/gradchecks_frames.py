@@ -91,6 +91,5 @@ def run_frames(rng) -> dict:
     results = check_conv(rng)
     results.update(check_tagger(rng, "image"))
     results.update(check_tagger(rng, "image", frame_alone=True))
-    results.update(check_tagger(rng, "image", skip=True))
     results.update(check_tagger(rng, "vector", bidirectional=True, cell="gru"))
     return results
