@@ -101,5 +101,6 @@ def main() -> None:
             print(f"{'attention' if attention else 'no attention'}: test bound {r['nll_nats']:.2f} nats per image "
                   f"(reconstruction {r['recon_nats']:.2f} + KL {r['kl_nats']:.2f}) over {r['count']:,} images")
 
+
 if __name__ == "__main__":
     main()

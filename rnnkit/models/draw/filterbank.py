@@ -50,13 +50,19 @@ class FilterbankCache:
     gamma: np.ndarray     # (N,)
 
 
+def spanning_stride(A: int, B: int, n: int) -> float:
+    """(max(A, B) - 1) / (n - 1): the stride at log delta~ = 0, where n filters span the image
+    (n = 1: the whole side)."""
+    return (max(A, B) - 1) / max(n - 1, 1)
+
+
 def window(params, A: int, B: int, n: int):
     """Centre, stride, variance and intensity of the grid: (gX, gY, delta, sigma^2, gamma), each (N,),
     from the linear layer's output ``params`` (N, 5). Used to draw the window over an image."""
     params = np.asarray(params)
     gx = (A - 1) / 2 * (params[:, 0] + 1)
     gy = (B - 1) / 2 * (params[:, 1] + 1)
-    delta = (max(A, B) - 1) / max(n - 1, 1) * np.exp(params[:, 3])
+    delta = spanning_stride(A, B, n) * np.exp(params[:, 3])
     return gx, gy, delta, np.exp(params[:, 2]), np.exp(params[:, 4])
 
 
@@ -76,7 +82,7 @@ def filterbank_forward(params, A: int, B: int, n: int):
     KX, KY = np.exp(-dx**2 / (2 * var3)), np.exp(-dy**2 / (2 * var3))
     ZX, ZY = KX.sum(axis=2, keepdims=True) + EPS, KY.sum(axis=2, keepdims=True) + EPS
     FX, FY = KX / ZX, KY / ZY
-    cache = FilterbankCache(A, B, n, offsets, (max(A, B) - 1) / max(n - 1, 1), dx, dy, FX, FY, ZX, ZY, var3,
+    cache = FilterbankCache(A, B, n, offsets, spanning_stride(A, B, n), dx, dy, FX, FY, ZX, ZY, var3,
                             delta, gamma)
     return FX, FY, gamma, cache
 

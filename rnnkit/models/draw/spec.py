@@ -33,6 +33,7 @@ import numpy as np
 
 from rnnkit.config import dataclass_from_json
 from rnnkit.errors import UsageError
+from rnnkit.models.draw.filterbank import spanning_stride
 from rnnkit.recurrent_spec import RecurrentSpec
 
 KIND = "draw"
@@ -136,7 +137,7 @@ class DrawSpec:
         neighbouring filters meet. With unit variance a 2x2 read would sample two thin lines at
         the image's borders, where MNIST is blank: the encoder saw nothing and the KL term stayed
         at zero (the plateau of docs/draw.md)."""
-        stride = (max(self.height, self.width) - 1) / max(n - 1, 1)
+        stride = spanning_stride(self.width, self.height, n)
         return float(2.0 * np.log(max(stride / 2.0, 1.0)))
 
     def init_params(self, rng: np.random.Generator) -> dict[str, np.ndarray]:

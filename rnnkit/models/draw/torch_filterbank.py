@@ -6,14 +6,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnnkit.models.draw.filterbank import EPS
+from rnnkit.models.draw.filterbank import EPS, spanning_stride
 
 
 def window(params: Tensor, A: int, B: int, n: int):
     """(gX, gY, delta, sigma^2, gamma), each (N,), from the linear layer's output params (N, 5)."""
     gx = (A - 1) / 2 * (params[:, 0] + 1)
     gy = (B - 1) / 2 * (params[:, 1] + 1)
-    delta = (max(A, B) - 1) / max(n - 1, 1) * torch.exp(params[:, 3])
+    delta = spanning_stride(A, B, n) * torch.exp(params[:, 3])
     return gx, gy, delta, torch.exp(params[:, 2]), torch.exp(params[:, 4])
 
 

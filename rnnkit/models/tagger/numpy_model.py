@@ -39,7 +39,6 @@ class _Cache:
     shape: tuple          # (N, T)
     encoder: object       # the image encoder's cache, or (affine cache, relu mask)
     stack: object         # the stack's cache (None: frame_alone)
-    recurrent_width: int  # K*H: where the skipped features start in the head's input (skip)
     dropout: object
     head: object
 
@@ -82,12 +81,11 @@ class Tagger(NumpyModel):
             full = bool(np.all(lengths == T))
             x, _, stack_cache = stack_forward(feats, None, p, spec.recurrent, "rnn.", rng,
                                               lengths=None if full else lengths)
-        width = x.shape[2]
         if spec.skip:
             x = np.concatenate([x, feats], axis=2)  # (T, N, K*H + F)
         top, dcache = dropout_forward(x, spec.dropout, rng)
         scores, head = temporal_affine_forward(top, p["head.W"], p["head.b"])  # (T, N, C)
-        return scores.transpose(1, 0, 2), _Cache((N, T), enc_cache, stack_cache, width, dcache, head)
+        return scores.transpose(1, 0, 2), _Cache((N, T), enc_cache, stack_cache, dcache, head)
 
     def loss(self, frames, mask, labels, state=None, rng=None):
         """Mean cross-entropy over the real frames and its gradient on every parameter.
@@ -114,10 +112,12 @@ class Tagger(NumpyModel):
         dtop, grads["head.W"], grads["head.b"] = temporal_affine_backward(
             np.ascontiguousarray(dscores.transpose(1, 0, 2)), cache.head)
         dx = dropout_backward(dtop, cache.dropout)
-        dskip = dx[:, :, cache.recurrent_width:] if spec.skip else None  # the head's direct read of feats
-        dx = dx[:, :, :cache.recurrent_width]
+        dskip = None
+        if spec.skip:  # the head read [y, feats]: split off the direct read of the features
+            width = spec.directions * spec.hidden
+            dx, dskip = np.ascontiguousarray(dx[:, :, :width]), dx[:, :, width:]
         if cache.stack is not None:
-            dx, _ = stack_backward(np.ascontiguousarray(dx), cache.stack, p, grads)
+            dx, _ = stack_backward(dx, cache.stack, p, grads)
         if dskip is not None:
             dx = dx + dskip
         dfeats = dx.transpose(1, 0, 2)  # (N, T, F)

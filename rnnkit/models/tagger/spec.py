@@ -16,8 +16,9 @@ K directions (2 when bidirectional), C classes; images H_img x W_img, sensor vec
 
 Parameters in the shared model format: ``enc.conv{l}.W / .b`` (image) or ``enc.W (D, F)``,
 ``enc.b (F,)`` (vector); the stack's ``rnn.*`` (and ``rnn_rev.*``) unless frame_alone;
-``head.W (K*H, K*H + F with skip, or F frame_alone; C)``, ``head.b (C,)``. The checkpoint keeps the class names as the tokenizer
-``labels`` (rnnkit/data/frame_labels.py), whose size is ``vocab_size`` (= C).
+``head.W (head_input, C)`` (K*H; K*H + F with skip; F when frame_alone), ``head.b (C,)``. The
+checkpoint keeps the class names as the tokenizer ``labels`` (rnnkit/data/frame_labels.py), whose
+size is ``vocab_size`` (= C).
 """
 
 from __future__ import annotations
