@@ -118,7 +118,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="glimpse: DRAM, two recurrent layers and a context network (default: on for mnist-pairs)")
     model.add_argument("--loc-grad", action=argparse.BooleanOptionalAction, default=None,
                        help="glimpse: let the REINFORCE gradient reach the core through the location mean "
-                            "(default: on, as in Mnih et al.)")
+                            "(default: off for RAM, on for DRAM, which needs it)")
     model.add_argument("--hops", type=positive_int,
                        help="vqa: attention hops over the image grid, as in stacked attention networks (default: 2)")
     model.add_argument("--frame-alone", action="store_true", default=None,

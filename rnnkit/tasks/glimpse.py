@@ -40,10 +40,11 @@ DATA_DEFAULTS = {
 }
 
 
-def _model_flags(args) -> set:
+def _model_flags(args) -> dict:
+    """The model flags given on the command line, name -> value."""
     from rnnkit.models.ram.spec import RAMSpec
 
-    return {f.name for f in fields(RAMSpec) if getattr(args, f.name, None) is not None}
+    return {f.name: getattr(args, f.name) for f in fields(RAMSpec) if getattr(args, f.name, None) is not None}
 
 
 class GlimpseTask(BatchedTask):
@@ -60,11 +61,11 @@ class GlimpseTask(BatchedTask):
     TRAIN_DEFAULTS = {"data": "mnist", "steps": 20000, "lr": 1e-3, "eval_every": 500, "batch": 64}
     MODEL_DEFAULTS = {"cell": "lstm", "hidden": 256}
 
-    def __init__(self, cfg: TrainConfig, data: GlimpseData | None = None, given: set = frozenset()):
+    def __init__(self, cfg: TrainConfig, data: GlimpseData | None = None, given: dict | None = None):
         self.cfg = cfg
         # Validation and test images are the same for every run (data seed 0); --seed changes training only.
         self.data = data if data is not None else load_glimpse_digits(cfg.data)
-        self.given = set(given)
+        self.given = dict(given or {})   # model fields given: flags of a new run, or a checkpoint's spec
         self.batcher = GlimpseBatcher(self.data, cfg.batch, seed=cfg.seed)
 
     @classmethod
@@ -88,7 +89,7 @@ class GlimpseTask(BatchedTask):
         """The task of a trained run; ``data``: another data set of the same image size."""
         if data is not None:
             cfg = replace(cfg, data=data)
-        task = cls(cfg, given=set(checkpoint.spec.to_json()))
+        task = cls(cfg, given=checkpoint.spec.to_json())
         if task.data.kind.size != checkpoint.spec.image_size or task.data.kind.digits != checkpoint.spec.digits:
             k, spec = task.data.kind, checkpoint.spec
             raise UsageError(f"{cfg.data} has {k.size} x {k.size} images of {k.digits} digit(s); the model reads "
@@ -103,6 +104,11 @@ class GlimpseTask(BatchedTask):
         model flags not given."""
         k = self.data.kind
         defaults = {key: value for key, value in DATA_DEFAULTS[k.name].items() if key not in self.given}
+        if "loc_grad" not in self.given:
+            # RAM learns where to look from REINFORCE alone by default: with the gradient through
+            # the location mean its paths ran to the image's corners within minutes on mnist
+            # (docs/glimpse.md). DRAM needs that gradient: its context and upper layer have no other.
+            defaults["loc_grad"] = bool(self.given.get("dram", defaults.get("dram", False)))
         return {**defaults, "image_size": k.size, "classes": k.classes, "digits": k.digits}
 
     def next_batch(self):

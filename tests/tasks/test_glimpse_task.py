@@ -144,3 +144,16 @@ def test_dram_trains_and_aims_its_first_glimpse_from_the_context(images, tmp_pat
     code, text, _ = cli(["predict", out, images[0][0], "--json"], capsys)
     first = json.loads(text)["locations"][0]
     assert code == 0 and first != [0.0, 0.0]      # RAM starts at the centre; DRAM's context aims it
+
+
+@pytest.mark.parametrize("flags, dram, loc_grad", [
+    ([], False, False),                        # RAM: locations from REINFORCE alone
+    (["--loc-grad"], False, True),             # unless asked
+    (["--dram"], True, True),                  # DRAM needs the gradient through the location mean
+    (["--dram", "--loc-grad"], True, True),
+])
+def test_loc_grad_defaults_to_off_for_ram_and_on_for_dram(tmp_path, flags, dram, loc_grad):
+    out = tmp_path / "run"
+    assert train(out, *flags, "--steps", "1", "--eval-every", "1") == 0
+    spec = load_checkpoint(out).spec
+    assert (spec.dram, spec.loc_grad) == (dram, loc_grad)

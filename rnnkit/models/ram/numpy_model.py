@@ -14,7 +14,7 @@ The hybrid loss of a batch (images (N, S, S), labels (N, D)):
 
 The advantage R - b is a constant to the REINFORCE term, and the baseline reads the emitting state
 detached, so the MSE trains only baseline.W and baseline.b. The REINFORCE term's gradient reaches
-the location network and, with ``loc_grad`` (the default, as in Mnih et al.), the recurrent state
+the location network and, with ``loc_grad`` (as in Mnih et al.; the task's default for DRAM), the recurrent state
 that emits the locations and everything below it; that is also what trains DRAM's context network
 and upper layer, which the cross-entropy never reaches. The reported loss is this whole surrogate,
 whose gradient is what the optimizer follows (rnnkit/gradchecks.py checks it by differences with
