@@ -7,7 +7,8 @@ pixels, which the header says): a step is forward with sampled locations, backwa
 hybrid loss, gradient clipping at 5 and an Adam update. The sides take turns
 (``interleaved_step_times``), so a change in the machine's load falls on all of them; the table
 gives the median step and images per second for RAM on 28x28 (6 glimpses of 8x8, one scale) and on
-60x60 (6 glimpses of 12x12 at 3 scales), LSTM core H=256, the paper's sizes.
+60x60 (6 glimpses of 12x12 at 3 scales), LSTM core H=256, the paper's sizes, the location mean
+detached from the core as the task trains RAM (``--no-loc-grad``, its default).
 
     python benchmarks/glimpse_speed.py --threads 2
     python benchmarks/glimpse_speed.py --threads 2 --batch 64 --rounds 5 --per-round 5
@@ -68,8 +69,9 @@ def main() -> None:
     for data, size, glimpses, patch, scales in SETTINGS:
         x, y, source = batch_of(data, size, args.batch, args.quick)
         print(f"{data}: {source}; batch {args.batch}, {glimpses} glimpses of {patch}x{patch} at {scales} scale(s), "
-              f"LSTM H={args.hidden}; Adam lr {LR}, clip 5")
-        spec = RAMSpec(image_size=size, glimpses=glimpses, patch=patch, scales=scales, hidden=args.hidden, **widths)
+              f"LSTM H={args.hidden}, location mean detached; Adam lr {LR}, clip 5")
+        spec = RAMSpec(image_size=size, glimpses=glimpses, patch=patch, scales=scales, hidden=args.hidden,
+                        loc_grad=False, **widths)
         cfg = TrainConfig(batch=args.batch, lr=LR, clip=5.0, threads=1)
         times = time_sides(torch, spec, cfg, (x, y), LR,
                            lambda: PlainRAM(size, glimpses, patch, scales, widths["glimpse_hidden"],

@@ -32,9 +32,11 @@ def retina(images, loc, g, k):
 
 
 class PlainRAM(nn.Module):
-    def __init__(self, size, glimpses, g, k, hg=128, hl=128, go=256, hidden=256, classes=10, std=0.1):
+    def __init__(self, size, glimpses, g, k, hg=128, hl=128, go=256, hidden=256, classes=10, std=0.1,
+                 loc_grad=False):
         super().__init__()
         self.size, self.glimpses, self.g, self.k, self.std = size, glimpses, g, k, std
+        self.loc_grad = loc_grad    # False: REINFORCE trains only self.loc (rnnkit's RAM default)
         self.fc_g, self.fc_l = nn.Linear(k * g * g, hg), nn.Linear(2, hl)
         self.fc_go, self.fc_lo = nn.Linear(hg, go, bias=False), nn.Linear(hl, go)
         self.core = nn.LSTMCell(go, hidden)
@@ -51,7 +53,7 @@ class PlainRAM(nn.Module):
             state = self.core(gv, state)
             h = state[0]
             if t < self.glimpses - 1:
-                mu = torch.tanh(self.loc(h))
+                mu = torch.tanh(self.loc(h if self.loc_grad else h.detach()))
                 sample = (mu + self.std * torch.randn_like(mu)).detach()
                 log_pis.append(torch.distributions.Normal(mu, self.std).log_prob(sample).sum(1))
                 baselines.append(self.baseline(h.detach())[:, 0])
