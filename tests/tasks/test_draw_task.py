@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clirun import cli
 
 from rnnkit.cli import main
 from rnnkit.data.binarized import binarize, load_binary_images
@@ -45,12 +46,6 @@ def run(data, tmp_path_factory):
                  "--read-n", "3", "--write-n", "3", "--steps", "80", "--out", str(out)])
     assert code == 0
     return out
-
-
-def cli(args, capsys):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_binarisation_is_deterministic():
@@ -139,11 +134,8 @@ def test_missing_data_package_is_one_line(tmp_path, monkeypatch, capsys):
                                             (["--attention", "dot"], "on or off"),
                                             (["--read-n", "-1"], "--read-n")])
 def test_bad_flags_exit_2(data, tmp_path, capsys, flags, message):
-    try:
-        code = main(["train", "--task", "draw", "--data", str(data / "pat.npz"), *flags, "--out", str(tmp_path / "r")])
-    except SystemExit as exc:  # argparse's own: its usage, then one error line
-        code = exc.code
-    out, err = capsys.readouterr()
+    # argparse's own errors: its usage, then one error line
+    code, out, err = cli(["train", "--task", "draw", "--data", data / "pat.npz", *flags, "--out", tmp_path / "r"], capsys)
     assert code == 2 and message in err.strip().splitlines()[-1] and "Traceback" not in err
     assert not (tmp_path / "r").exists()
 

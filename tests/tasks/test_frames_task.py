@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 import pytest
+from clirun import cli
 
 from rnnkit.cli import main
 from rnnkit.training.checkpoint import load_checkpoint
@@ -40,12 +41,6 @@ def image_clips(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "img.npz"
     np.savez(path, frames=frames, labels=labels)
     return path
-
-
-def cli(args, capsys):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_recurrence_buys_what_the_frame_alone_baseline_cannot(cue_clips, tmp_path, capsys):

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from clirun import cli
 
 from rnnkit.cli import main
 from rnnkit.data.glimpse_digits import squares
@@ -50,12 +51,6 @@ def _png(grey: np.ndarray) -> bytes:
     raw = b"".join(b"\x00" + row.tobytes() for row in grey.astype(np.uint8))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
-def cli(args, capsys):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_a_tiny_ram_learns_where_the_square_is(run, capsys):

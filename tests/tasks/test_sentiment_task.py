@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clirun import cli
 
 from rnnkit.cli import main
 from rnnkit.training.checkpoint import BEST, LATEST, load_checkpoint
@@ -53,12 +54,6 @@ def run(tsv, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "numpy"
     assert train(tsv, out, "--steps", "120") == 0
     return out
-
-
-def cli(args, capsys):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_training_learns_and_writes_the_run_folder(run):

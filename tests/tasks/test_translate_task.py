@@ -21,6 +21,8 @@ import pytest
 pytest.importorskip("sentencepiece", reason="needs pip install -e '.[translate]'")
 pytest.importorskip("sacrebleu", reason="needs pip install -e '.[translate]'")
 
+from clirun import cli  # noqa: E402
+
 from rnnkit.cli import main  # noqa: E402
 from rnnkit.data.parallel import bible_installed, load_parallel  # noqa: E402
 from rnnkit.data.subword import SubwordTokenizer  # noqa: E402
@@ -57,15 +59,6 @@ def run(tsv, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "numpy"
     assert train(tsv, out, "--steps", "40", "--max-len", "12") == 0
     return out
-
-
-def cli(args, capsys):
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exc:  # argparse's own errors (a flag's value): exit 2, usage and one error line
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_training_writes_a_run_with_both_tokenizers(run):
