@@ -19,12 +19,17 @@ from dataclasses import fields, replace
 import numpy as np
 
 from rnnkit.config import TrainConfig
+from rnnkit.data.augment import MODES as AUGMENT_MODES
+from rnnkit.data.augment import augment_images
 from rnnkit.data.glimpse_digits import KINDS, GlimpseBatcher, GlimpseData, load_glimpse_digits
 from rnnkit.errors import UsageError
 from rnnkit.tasks import Source
 from rnnkit.tasks.batched import BatchedTask
 
 EVAL_BATCH = 500
+#: ``--augment shift`` moves a 28 x 28 training digit by up to this many pixels each way (MNIST's
+#: digits sit in a 20 x 20 box with 4 blank pixels around it, so no stroke leaves the image).
+MNIST_SHIFT = 2
 #: Validation during training reads the first this many images (``rnnkit eval`` reads all).
 VAL_IMAGES = 2000
 #: Glimpse settings per data set, for flags the user does not give (Mnih et al.: 8x8 at one scale
@@ -57,12 +62,18 @@ class GlimpseTask(BatchedTask):
     rate_unit = "images/s"
     carries_state = False
     flags = ("glimpses", "patch", "scales", "scale_factor", "glimpse_hidden", "loc_hidden", "glimpse_out",
-             "loc_std", "dram", "loc_grad")
+             "loc_std", "dram", "loc_grad", "augment")
     TRAIN_DEFAULTS = {"data": "mnist", "steps": 20000, "lr": 1e-3, "eval_every": 500, "batch": 64}
     MODEL_DEFAULTS = {"cell": "lstm", "hidden": 256}
 
-    def __init__(self, cfg: TrainConfig, data: GlimpseData | None = None, given: dict | None = None):
-        self.cfg = cfg
+    def __init__(self, cfg: TrainConfig, data: GlimpseData | None = None, given: dict | None = None,
+                 augment: str = "none"):
+        if augment not in ("none", "shift"):
+            raise UsageError(f"--augment for --task glimpse is none or shift, not {augment!r} (a mirrored digit "
+                             f"is another digit)" if augment in AUGMENT_MODES else f"unknown --augment {augment!r}")
+        if augment != "none" and cfg.data != "mnist":
+            raise UsageError(f"--augment shift is for --data mnist; {cfg.data} already places its digits at random")
+        self.cfg, self.augment = cfg, augment
         # Validation and test images are the same for every run (data seed 0); --seed changes training only.
         self.data = data if data is not None else load_glimpse_digits(cfg.data)
         self.given = dict(given or {})   # model fields given: flags of a new run, or a checkpoint's spec
@@ -82,14 +93,15 @@ class GlimpseTask(BatchedTask):
     def from_flags(cls, cfg: TrainConfig, args) -> "GlimpseTask":
         if cfg.data not in KINDS:
             raise UsageError(f"--task glimpse reads {', '.join(KINDS)}, not {cfg.data!r}")
-        return cls(cfg, given=_model_flags(args))
+        return cls(cfg, given=_model_flags(args), augment=getattr(args, "augment", None) or "none")
 
     @classmethod
     def from_checkpoint(cls, cfg: TrainConfig, checkpoint, data=None) -> "GlimpseTask":
         """The task of a trained run; ``data``: another data set of the same image size."""
         if data is not None:
             cfg = replace(cfg, data=data)
-        task = cls(cfg, given=checkpoint.spec.to_json())
+        augment = checkpoint.task.get("augment", "none") if data is None else "none"
+        task = cls(cfg, given=checkpoint.spec.to_json(), augment=augment)
         if task.data.kind.size != checkpoint.spec.image_size or task.data.kind.digits != checkpoint.spec.digits:
             k, spec = task.data.kind, checkpoint.spec
             raise UsageError(f"{cfg.data} has {k.size} x {k.size} images of {k.digits} digit(s); the model reads "
@@ -112,7 +124,13 @@ class GlimpseTask(BatchedTask):
         return {**defaults, "image_size": k.size, "classes": k.classes, "digits": k.digits}
 
     def next_batch(self):
-        return self.batcher.next_batch(), False
+        epoch, offset = self.batcher.epoch, self.batcher.offset
+        images, labels = self.batcher.next_batch()
+        if self.augment != "none":
+            # seeded by the batch's place in the data, so a resumed run moves its digits alike
+            rng = np.random.default_rng([self.cfg.seed, epoch, offset, 17])
+            images = augment_images(images[..., None], self.augment, rng, max_shift=MNIST_SHIFT)[..., 0]
+        return (images, labels), False
 
     def batch_tokens(self, batch) -> int:
         return int(batch[0].shape[0])
@@ -140,7 +158,8 @@ class GlimpseTask(BatchedTask):
                 "loss": totals["nats"] / count}
 
     def meta(self) -> dict:
-        return {"name": self.name, "data": self.cfg.data, "labels": [str(i) for i in range(self.data.kind.classes)]}
+        return {"name": self.name, "data": self.cfg.data, "labels": [str(i) for i in range(self.data.kind.classes)],
+                "augment": self.augment}
 
     def tokenizers(self) -> dict:
         return {}

@@ -152,3 +152,46 @@ def test_loc_grad_defaults_to_off_for_ram_and_on_for_dram(tmp_path, flags, dram,
     assert train(out, *flags, "--steps", "1", "--eval-every", "1") == 0
     spec = load_checkpoint(out).spec
     assert (spec.dram, spec.loc_grad) == (dram, loc_grad)
+
+
+def _fake_mnist():
+    """Digit i: a solid 20 x 16 block of value 10 + i inside MNIST's blank margin."""
+    from rnnkit.data.glimpse_digits import GlimpseData
+
+    digits = np.zeros((40, 28, 28), np.uint8)
+    for i in range(40):
+        digits[i, 4:24, 6:22] = 10 + i
+    split = (digits, np.arange(40) % 10)
+    return GlimpseData("mnist", {"train": split, "val": split, "test": split})
+
+
+def test_augment_shift_moves_each_mnist_digit_by_at_most_two_pixels_reproducibly():
+    from rnnkit.config import TrainConfig
+    from rnnkit.tasks.glimpse import GlimpseTask
+
+    cfg = TrainConfig(data="mnist", batch=16, seed=3)
+    plain, shifted, again = (GlimpseTask(cfg, _fake_mnist(), augment=a) for a in ("none", "shift", "shift"))
+    (x, y), _ = plain.next_batch()
+    (xs, ys), _ = shifted.next_batch()
+    assert np.array_equal(y, ys) and xs.shape == x.shape and xs.dtype == x.dtype
+    moved = 0
+    for a, b in zip(x, xs):
+        rows, cols = (np.flatnonzero(a.any(axis=k)) for k in (1, 0))
+        rows_b, cols_b = (np.flatnonzero(b.any(axis=k)) for k in (1, 0))
+        dy, dx = rows_b[0] - rows[0], cols_b[0] - cols[0]
+        assert abs(dy) <= 2 and abs(dx) <= 2
+        assert np.array_equal(np.roll(a, (dy, dx), axis=(0, 1)), b)     # the whole digit moved, nothing cut
+        moved += (dy, dx) != (0, 0)
+    assert moved >= 8                                     # 24 of 25 shifts move: most of 16 digits do
+    assert np.array_equal(again.next_batch()[0][0], xs)   # the same batch position moves alike
+
+
+@pytest.mark.parametrize("data, augment, words", [
+    ("squares", "shift", "is for --data mnist"),
+    ("squares", "shift-flip", "a mirrored digit"),
+])
+def test_augment_is_refused_where_it_would_change_the_label_or_means_nothing(tmp_path, capsys, data, augment, words):
+    code, _, err = cli(["train", "--task", "glimpse", "--data", data, "--augment", augment, "--out", tmp_path / "r"],
+                       capsys)
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "r").exists()
