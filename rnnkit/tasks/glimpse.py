@@ -68,9 +68,11 @@ class GlimpseTask(BatchedTask):
 
     def __init__(self, cfg: TrainConfig, data: GlimpseData | None = None, given: dict | None = None,
                  augment: str = "none"):
-        if augment not in ("none", "shift"):
-            raise UsageError(f"--augment for --task glimpse is none or shift, not {augment!r} (a mirrored digit "
-                             f"is another digit)" if augment in AUGMENT_MODES else f"unknown --augment {augment!r}")
+        if augment not in AUGMENT_MODES:   # argparse checks the flag; this, a checkpoint's record
+            raise UsageError(f"unknown --augment {augment!r}")
+        if augment == "shift-flip":
+            raise UsageError("--augment for --task glimpse is none or shift, not 'shift-flip' (a mirrored digit "
+                             "is another digit)")
         if augment != "none" and cfg.data != "mnist":
             raise UsageError(f"--augment shift is for --data mnist; {cfg.data} already places its digits at random")
         self.cfg, self.augment = cfg, augment

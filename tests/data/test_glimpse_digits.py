@@ -4,22 +4,10 @@ and the one-line errors; one test reads the installed MNIST where it is present.
 
 import numpy as np
 import pytest
+from glimpse_fakes import fake_data, fake_digits
 
 from rnnkit.data import glimpse_digits as gd
 from rnnkit.errors import UsageError
-
-
-def fake_digits(n=40, seed=0):
-    """Digit i is a solid block of value 10 + i (so every pixel says which digit it came from)."""
-    digits = np.zeros((n, 28, 28), np.uint8)
-    for i in range(n):
-        digits[i, 4:24, 6:22] = 10 + i
-    return digits, np.arange(n) % 10
-
-
-def fake_data(name, n=40, seed=0):
-    split = fake_digits(n)
-    return gd.GlimpseData(name, {"train": split, "val": split, "test": split}, seed=seed)
 
 
 def test_translated_places_the_whole_digit_on_a_blank_canvas():

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from clirun import cli
+from glimpse_fakes import fake_data
 
 from rnnkit.cli import main
 from rnnkit.data.glimpse_digits import squares
@@ -154,23 +155,12 @@ def test_loc_grad_defaults_to_off_for_ram_and_on_for_dram(tmp_path, flags, dram,
     assert (spec.dram, spec.loc_grad) == (dram, loc_grad)
 
 
-def _fake_mnist():
-    """Digit i: a solid 20 x 16 block of value 10 + i inside MNIST's blank margin."""
-    from rnnkit.data.glimpse_digits import GlimpseData
-
-    digits = np.zeros((40, 28, 28), np.uint8)
-    for i in range(40):
-        digits[i, 4:24, 6:22] = 10 + i
-    split = (digits, np.arange(40) % 10)
-    return GlimpseData("mnist", {"train": split, "val": split, "test": split})
-
-
 def test_augment_shift_moves_each_mnist_digit_by_at_most_two_pixels_reproducibly():
     from rnnkit.config import TrainConfig
     from rnnkit.tasks.glimpse import GlimpseTask
 
     cfg = TrainConfig(data="mnist", batch=16, seed=3)
-    plain, shifted, again = (GlimpseTask(cfg, _fake_mnist(), augment=a) for a in ("none", "shift", "shift"))
+    plain, shifted, again = (GlimpseTask(cfg, fake_data("mnist"), augment=a) for a in ("none", "shift", "shift"))
     (x, y), _ = plain.next_batch()
     (xs, ys), _ = shifted.next_batch()
     assert np.array_equal(y, ys) and xs.shape == x.shape and xs.dtype == x.dtype
