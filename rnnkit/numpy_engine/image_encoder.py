@@ -1,7 +1,8 @@
 """The convolutional image encoder (rnnkit/image_encoder.py) in the NumPy engine, by hand.
 
 Dimensions: N images, H x W pixels, C_0 input channels, C_l filters of layer l, (h, w) the last
-grid. Each layer is conv -> ReLU -> 2x2 max-pool (rnnkit/numpy_engine/conv.py); the global
+grid. Each layer is conv -> ReLU -> 2x2 max-pool (rnnkit/numpy_engine/conv.py), computed as
+conv -> pool -> ReLU, which gives the same values and gradients for less work; the global
 feature is the grid's mean over its h*w cells:
 
     g = (1 / (h w)) sum_{i, j} grid[:, i, j, :]          dgrid = dg / (h w) at every cell
@@ -47,10 +48,12 @@ def encoder_forward(images, params, spec: ImageEncoderSpec, prefix: str = "enc."
     caches = []
     for l in range(spec.layers):
         x, conv = conv2d_forward(x, params[f"{prefix}conv{l}.W"], params[f"{prefix}conv{l}.b"])
-        x, positive = relu_forward(x)
         pool = None
         if spec.pool:
+            # pool, then ReLU: the two commute (ReLU is monotonic), and ReLU after the pool
+            # touches a quarter of the values, forward and back
             x, pool = max_pool2x2_forward(x)
+        x, positive = relu_forward(x)
         caches.append((conv, positive, pool))
     return x.mean(axis=(1, 2)), x, EncoderCache(spec, prefix, caches, x.shape)
 
@@ -71,9 +74,9 @@ def encoder_backward(dfeatures, dgrid, cache: EncoderCache, grads: dict, need_di
         dx += dgrid
     for l in range(cache.spec.layers - 1, -1, -1):
         conv, positive, pool = cache.layers[l]
+        dx = relu_backward(dx, positive)
         if pool is not None:
             dx = max_pool2x2_backward(dx, pool)
-        dx = relu_backward(dx, positive)
         dx, grads[f"{cache.prefix}conv{l}.W"], grads[f"{cache.prefix}conv{l}.b"] = conv2d_backward(
             dx, conv, need_dx=need_dimages or l > 0)
     return dx

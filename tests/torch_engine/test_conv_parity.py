@@ -40,13 +40,19 @@ def test_the_channels_first_stack_equals_the_layer_by_layer_channels_last_chain(
     x = torch.tensor(rng.standard_normal((2, 8, 8, 3)))
     layers = [(torch.tensor(rng.standard_normal((3, 3, 3, 5))), torch.tensor(rng.standard_normal(5))),
               (torch.tensor(rng.standard_normal((3, 3, 5, 4))), torch.tensor(rng.standard_normal(4)))]
+    leaves = [x.requires_grad_(), *(t.requires_grad_() for layer in layers for t in layer)]
     chained = x
     for W, b in layers:
         chained = torch.relu(conv2d(chained, W, b))
         chained = max_pool2x2(chained) if pool else chained
     stacked = conv_stack(x, layers, pool)
     assert stacked.shape == chained.shape == ((2, 2, 2, 4) if pool else (2, 8, 8, 4))
-    assert close(stacked, chained.numpy())
+    assert close(stacked, chained.detach().numpy())
+    # the stack applies ReLU after the pool (they commute): the gradients must be the same too
+    dout = torch.tensor(rng.standard_normal(tuple(stacked.shape)))
+    for a, b in zip(torch.autograd.grad((chained * dout).sum(), leaves),
+                    torch.autograd.grad((stacked * dout).sum(), leaves)):
+        assert close(b, a.numpy())
 
 
 def test_encoder_matches_torch_autograd_with_the_same_parameter_names():
