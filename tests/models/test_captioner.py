@@ -1,14 +1,16 @@
 """The captioner (CS231n style, and with Show-Attend-Tell soft attention): every gradient by central differences, float64
 parity with the torch engine, padding that changes nothing, greedy decoding that equals the
-teacher-forced scores, and a tiny set of captions learnt."""
+teacher-forced scores, a tiny set of captions learnt, and dropout before the word layer
+(gradient-checked with fixed masks; in training only, in both engines)."""
 
 import numpy as np
 import pytest
-from gradutil import ENTRY_TOL, EXACT, TOL, TOL_RECURRENT
+from gradutil import ENTRY_TOL, EXACT, TOL, TOL_RECURRENT, assert_grad
 
 from rnnkit.models.captioner.gradcheck import N, T, V, check_captioner, tiny_problem, tiny_spec
 from rnnkit.models.captioner.numpy_model import Captioner
 from rnnkit.models.captioner.spec import CaptionerSpec
+from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient
 from rnnkit.numpy_engine.optim import make_optimizer
 
 
@@ -90,3 +92,34 @@ def test_soft_attention_weights_and_penalty():
     with_penalty = model.loss(images, captions, mask)[0]
     coverage = (mask[:, :, None] * weights).sum(axis=1)
     assert abs(with_penalty - without - 0.7 * ((1 - coverage) ** 2).sum() / N) < 1e-12
+
+
+@pytest.mark.parametrize("layers,attention", [(1, "none"), (2, "soft")])
+def test_gradients_with_dropout_before_the_word_layer_match_central_differences(layers, attention):
+    spec = CaptionerSpec(**{**tiny_spec("lstm", layers, attention).to_json(), "dropout": 0.4})
+    model, images, captions, mask = tiny_problem(np.random.default_rng(7), spec)
+    seed = 9  # a fresh Generator per call: the same dropout masks every time
+
+    def loss(_=None):
+        return model.loss(images, captions, mask, rng=np.random.default_rng(seed))[0] * N
+
+    value, grads, _ = model.loss(images, captions, mask, rng=np.random.default_rng(seed))
+    # even one layer drops (the word layer's input), and without an rng nothing is dropped
+    assert abs(value * N - model.loss(images, captions, mask)[0] * N) > 1e-3
+    for name, p in model.params.items():
+        numerical = eval_numerical_gradient(loss, p)
+        assert_grad(grads[name] * N, numerical, name, TOL_RECURRENT if name.endswith(".Wh") else TOL)
+
+
+def test_torch_dropout_acts_in_training_only_even_with_one_layer():
+    torch = pytest.importorskip("torch")
+    from rnnkit.models.captioner.torch_model import TorchCaptioner
+
+    spec = CaptionerSpec(**{**tiny_spec("lstm", 1, "soft").to_json(), "dropout": 0.5})
+    model, images, captions, mask = tiny_problem(np.random.default_rng(8), spec)
+    net = TorchCaptioner.from_arrays(spec, model.params, dtype=torch.float64)
+    net.eval()
+    assert abs(net.loss(images, captions, mask)[0].item() - model.loss(images, captions, mask)[0]) < 1e-9
+    net.train()
+    torch.manual_seed(0)
+    assert abs(net.loss(images, captions, mask)[0].item() - model.loss(images, captions, mask)[0]) > 1e-3

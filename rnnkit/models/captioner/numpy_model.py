@@ -6,7 +6,7 @@ E embedding width, H hidden size, V vocabulary.
     images -> encoder_forward -> features (N, C)
     h_0 = features feat.W + feat.b (N, H), given to every layer (c_0 = 0)
     x = embed.W[words_in^T] (T, N, E) -> stack_forward from [(h_0, 0)] * L -> y (T, N, H)
-    scores = y head.W + head.b (T, N, V), as (N, T, V) -> temporal_softmax_loss(scores, words_out, mask)
+    scores = dropout(y) head.W + head.b (T, N, V), as (N, T, V) -> temporal_softmax_loss(scores, words_out, mask)
 
 Backward: the loss's dscores through the head, stack_backward (which returns the gradient on the
 initial state: each layer's dh_0, summed since they share h_0), feat, then the encoder. Padding
@@ -33,7 +33,7 @@ from rnnkit.models.captioner.soft_attention import (SoftCache, soft_decode_backw
                                                     soft_greedy_step)
 from rnnkit.models.numpy_base import NumpyModel
 from rnnkit.numpy_engine.image_encoder import encoder_backward, encoder_forward
-from rnnkit.numpy_engine.layers import scatter_add_rows
+from rnnkit.numpy_engine.layers import dropout_backward, dropout_forward, scatter_add_rows
 from rnnkit.numpy_engine.losses import temporal_softmax_loss
 from rnnkit.numpy_engine.recurrent import StackCache, stack_backward, stack_forward, zero_state
 from rnnkit.numpy_engine.step import stack_step_forward
@@ -45,7 +45,8 @@ class _Cache:
     features: np.ndarray   # (N, C)
     ids_tm: np.ndarray     # (T, N) words_in
     stack: StackCache | SoftCache
-    y: np.ndarray          # (T, N, H)
+    y: np.ndarray          # (T, N, H), after dropout: what the word layer reads
+    dropout: object        # the dropout before the word layer
     grid_shape: tuple      # (N, h, w, C)
     penalty: float         # the doubly stochastic penalty (0 without attention)
 
@@ -89,8 +90,10 @@ class Captioner(NumpyModel):
             y, penalty, stack_cache = soft_decode_forward(x, a, state, p, spec, mask, rng)
         else:
             y, _, stack_cache = stack_forward(x, state, p, spec.recurrent, "rnn.", rng)  # (T, N, H)
+        y, drop = dropout_forward(y, spec.dropout, rng)                               # training only (rng)
         scores = y @ p["head.W"] + p["head.b"]                                       # (T, N, V)
-        return scores.transpose(1, 0, 2), _Cache(enc_cache, features, ids_tm, stack_cache, y, grid.shape, penalty)
+        return scores.transpose(1, 0, 2), _Cache(enc_cache, features, ids_tm, stack_cache, y, drop, grid.shape,
+                                                 penalty)
 
     def loss(self, images, captions, mask, state=None, rng=None):
         """Inputs: images (N, Hi, Wi, C_0) or feature grids (N, h, w, C); captions (N, T+1) ids
@@ -103,12 +106,13 @@ class Captioner(NumpyModel):
         ds = np.ascontiguousarray(dscores.transpose(1, 0, 2))                        # (T, N, V)
         T, N, V = ds.shape
         grads = {"head.W": c.y.reshape(T * N, -1).T @ ds.reshape(T * N, V), "head.b": ds.sum(axis=(0, 1))}
+        dy = dropout_backward(ds @ p["head.W"].T, c.dropout)                         # (T, N, H)
         dgrid = None
         if spec.attention == "soft":
-            dgrid, dstate0, dx = soft_decode_backward(ds @ p["head.W"].T, c.stack, p, spec, grads)
+            dgrid, dstate0, dx = soft_decode_backward(dy, c.stack, p, spec, grads)
             dgrid = dgrid.reshape(c.grid_shape)
         else:
-            dx, dstate0 = stack_backward(ds @ p["head.W"].T, c.stack, p, grads)       # (T, N, E)
+            dx, dstate0 = stack_backward(dy, c.stack, p, grads)                        # (T, N, E)
         grads["embed.W"] = scatter_add_rows(c.ids_tm.reshape(-1), dx.reshape(T * N, -1), spec.vocab_size)
         dh0 = sum(layer[0] for layer in dstate0)                                      # shared by the layers
         grads["feat.W"], grads["feat.b"] = c.features.T @ dh0, dh0.sum(axis=0)

@@ -1,7 +1,7 @@
 """The captioner (CS231n style, no attention) as a PyTorch module, in the shared model format.
 
     images -> ImageEncoder -> features (N, C); h_0 = feat(features), every layer's initial h (c_0 = 0)
-    words_in -> embed -> the stack's cells from that state -> y (N, T, H) -> head -> scores (N, T, V)
+    words_in -> embed -> the stack's cells from that state -> y (N, T, H) -> dropout -> head -> scores (N, T, V)
     loss: temporal_softmax_loss(scores, words_out, mask), summed over time, averaged over the batch
 
 With ``attention="soft"`` each step attends over the encoder's grid given the previous top-layer
@@ -80,12 +80,14 @@ class TorchCaptioner(SharedArrays, nn.Module):
         if self.spec.attention == "soft":
             return self._attend(grid.reshape(grid.shape[0], -1, grid.shape[-1]), states, x, training)
         if fusable(cells):  # the whole stack in one PyTorch kernel (rnn, lstm, gru), as nn.LSTM runs
-            return self.head(fused_forward(cells, x, states, self.spec.dropout, training)[0]), None
-        for l, (cell, state) in enumerate(zip(cells, states)):
-            if l > 0:
-                x = F.dropout(x, self.spec.dropout, training)
-            x = cell(x, state)[0]
-        return self.head(x), None
+            y = fused_forward(cells, x, states, self.spec.dropout, training)[0]
+        else:
+            for l, (cell, state) in enumerate(zip(cells, states)):
+                if l > 0:
+                    x = F.dropout(x, self.spec.dropout, training)
+                x = cell(x, state)[0]
+            y = x
+        return self.head(F.dropout(y, self.spec.dropout, training)), None
 
     def _attend(self, a: Tensor, states: list, x: Tensor, training: bool) -> tuple[Tensor, Tensor]:
         """The soft-attention decoder, one step at a time: a (N, L, C), each layer's initial state
@@ -106,7 +108,8 @@ class TorchCaptioner(SharedArrays, nn.Module):
                 h = states[l][0]
             ys.append(h)
             weights.append(e)
-        return self.head(torch.stack(ys, dim=1)), torch.stack(weights, dim=1)
+        y = F.dropout(torch.stack(ys, dim=1), self.spec.dropout, training)
+        return self.head(y), torch.stack(weights, dim=1)
 
     def loss(self, images, captions, mask, state=None) -> tuple[Tensor, None]:
         """Temporal cross-entropy (summed over time, averaged over the batch), plus the doubly
