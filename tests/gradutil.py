@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient_array, rel_error_norm
+from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient_array, rel_error, rel_error_norm
 
 TOL = 1e-7            # rel_error_norm pass mark for float64 gradients
 TOL_RECURRENT = 1e-6  # for recurrent weights and states (long sums over time steps)
@@ -29,8 +29,8 @@ def numerical_vjp(fn, x, douts):
 
 
 def assert_grad(analytic, numerical, name="", tol=TOL):
-    """Both relative errors within bounds (the whole array's, and the worst entry's as
-    :func:`rel_error` takes it but with the floor below), and the gradient not vacuously zero."""
+    """Both relative errors within bounds (the whole array's, and the worst entry's with the floor
+    below), and the gradient not vacuously zero."""
     assert analytic.shape == numerical.shape, f"{name}: shape {analytic.shape} vs {numerical.shape}"
     assert np.linalg.norm(numerical) > 1e-6, f"{name}: numerical gradient is ~0, the check proves nothing"
     err = rel_error_norm(analytic, numerical)
@@ -38,8 +38,7 @@ def assert_grad(analytic, numerical, name="", tol=TOL):
     # central differences carry an absolute rounding noise (about eps |f| / h, ~1e-10 here), so an
     # entry some 1e-5 of the largest (e.g. 4e-7 beside 2e-2) is noise to 1e-4 on one CPU's BLAS and
     # not another's. A wrong entry of that size still moves rel_error_norm, checked first.
-    floor = max(1e-8, 1e-4 * float(np.max(np.abs(numerical))))
-    worst = float(np.max(np.abs(analytic - numerical) / np.maximum(floor, np.abs(analytic) + np.abs(numerical))))
+    worst = rel_error(analytic, numerical, floor=max(1e-8, 1e-4 * float(np.max(np.abs(numerical)))))
     assert err <= tol, f"{name}: rel_error_norm {err:.3g} > {tol:g}"
     assert worst <= ENTRY_TOL, f"{name}: worst entry rel_error {worst:.3g} > {ENTRY_TOL:g}"
 

@@ -75,14 +75,14 @@ def eval_numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.n
     return grad
 
 
-def rel_error(x: np.ndarray, y: np.ndarray) -> float:
-    """max over entries of |x - y| / max(1e-8, |x| + |y|).
+def rel_error(x: np.ndarray, y: np.ndarray, floor: float = 1e-8) -> float:
+    """max over entries of |x - y| / max(floor, |x| + |y|).
 
     Around 1e-7 or less is a pass for float64 gradients of smooth functions; kinks (ReLU, clipping)
-    and large h raise it. The 1e-8 floor keeps entries where both are ~0 from dividing by zero.
+    and large h raise it. The default floor keeps entries where both are ~0 from dividing by zero.
     """
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+    return float(np.max(np.abs(x - y) / np.maximum(floor, np.abs(x) + np.abs(y))))
 
 
 def rel_error_norm(x: np.ndarray, y: np.ndarray) -> float:

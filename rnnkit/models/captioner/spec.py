@@ -9,8 +9,9 @@ H hidden size, L layers.
     words_in = caption[:, :-1] (starts with <start>), words_out = caption[:, 1:]
     x = embed.W[words_in] -> recurrent stack from h_0 -> y (N, T, H)
     scores = dropout(y) head.W + head.b (N, T, V) -> temporal softmax cross-entropy over the real words
-    (mask), summed over time and averaged over the batch (CS231n's temporal_softmax_loss);
-``dropout`` acts between recurrent layers and on y before the word layer, in training only
+    (mask), summed over time and averaged over the batch (CS231n's temporal_softmax_loss)
+
+``dropout`` acts between recurrent layers and on y before the word layer, in training only.
 
 With ``attention="soft"`` (Show, Attend and Tell, Xu et al. 2015), every step also looks at the
 grid a (N, L, C) of the encoder (L = h*w locations) through additive attention given the previous

@@ -77,9 +77,10 @@ class TorchCaptioner(SharedArrays, nn.Module):
         cells = list(self.rnn)
         # every layer starts from h0, the other state entries (an LSTM's c) at zero
         states = [(h0, *cell.init_state(h0.shape[0], dtype=dtype, device=device)[1:]) for cell in cells]
+        weights = None
         if self.spec.attention == "soft":
-            return self._attend(grid.reshape(grid.shape[0], -1, grid.shape[-1]), states, x, training)
-        if fusable(cells):  # the whole stack in one PyTorch kernel (rnn, lstm, gru), as nn.LSTM runs
+            y, weights = self._attend(grid.reshape(grid.shape[0], -1, grid.shape[-1]), states, x, training)
+        elif fusable(cells):  # the whole stack in one PyTorch kernel (rnn, lstm, gru), as nn.LSTM runs
             y = fused_forward(cells, x, states, self.spec.dropout, training)[0]
         else:
             for l, (cell, state) in enumerate(zip(cells, states)):
@@ -87,11 +88,12 @@ class TorchCaptioner(SharedArrays, nn.Module):
                     x = F.dropout(x, self.spec.dropout, training)
                 x = cell(x, state)[0]
             y = x
-        return self.head(F.dropout(y, self.spec.dropout, training)), None
+        return self.head(F.dropout(y, self.spec.dropout, training)), weights
 
     def _attend(self, a: Tensor, states: list, x: Tensor, training: bool) -> tuple[Tensor, Tensor]:
         """The soft-attention decoder, one step at a time: a (N, L, C), each layer's initial state
-        ``states`` (h (N, H) first), x (N, T, E)."""
+        ``states`` (h (N, H) first), x (N, T, E). Returns the top layer's h (N, T, H) and the
+        attention weights (N, T, L)."""
         keys_proj = self.att.project_keys(a)                                       # (N, L, A)
         words = self.rnn[0].project(x)                                             # (N, T, G*H)
         states = list(states)
@@ -108,8 +110,7 @@ class TorchCaptioner(SharedArrays, nn.Module):
                 h = states[l][0]
             ys.append(h)
             weights.append(e)
-        y = F.dropout(torch.stack(ys, dim=1), self.spec.dropout, training)
-        return self.head(y), torch.stack(weights, dim=1)
+        return torch.stack(ys, dim=1), torch.stack(weights, dim=1)
 
     def loss(self, images, captions, mask, state=None) -> tuple[Tensor, None]:
         """Temporal cross-entropy (summed over time, averaged over the batch), plus the doubly
