@@ -23,9 +23,12 @@ model, and decoding needs no torch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from rnnkit.inference.beam import Hypothesis, beam_search, greedy_decode
+from rnnkit.inference.ensemble import ensemble_step
 from rnnkit.models.captioner.numpy_model import Captioner
 from rnnkit.models.captioner.soft_attention import soft_greedy_step
 from rnnkit.numpy_engine.losses import log_softmax
@@ -75,17 +78,24 @@ def step_function(model: Captioner, forbidden=()):
     return step
 
 
-def decode(model: Captioner, images: np.ndarray, start_id: int, end_id: int, max_len: int, beam: int = 1,
-           alpha: float = 0.0, forbidden=()) -> list[Hypothesis]:
+def decode(model: Captioner | Sequence[Captioner], images: np.ndarray, start_id: int, end_id: int, max_len: int,
+           beam: int = 1, alpha: float = 0.0, forbidden=()) -> list[Hypothesis]:
     """The best caption of each image (N, Hi, Wi, C_0) or feature grid (N, h, w, C): greedy for
     ``beam`` 1, else beam search with GNMT length normalisation ``alpha``; at most ``max_len`` words
-    (``<end>`` counted). Images go through in batches of :data:`DECODE_BATCH`."""
+    (``<end>`` counted). Images go through in batches of :data:`DECODE_BATCH`.
+
+    ``model`` may be a list of captioners of one vocabulary and input shape: they decode as an
+    ensemble, the mean of their probabilities at every step (rnnkit/inference/ensemble.py)."""
     if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
         raise ValueError(f"beam must be a positive integer, got {beam!r}")
-    step = step_function(model, forbidden)
+    members = [model] if isinstance(model, Captioner) else list(model)
+    single = len(members) == 1
+    step = step_function(members[0], forbidden) if single else ensemble_step([step_function(m, forbidden)
+                                                                              for m in members])
     best = []
     for first in range(0, len(images), DECODE_BATCH):
-        state = start_state(model, images[first:first + DECODE_BATCH])
+        states = tuple(start_state(m, images[first:first + DECODE_BATCH]) for m in members)
+        state = states[0] if single else states
         if beam == 1:
             best += greedy_decode(step, state, start_id, end_id, max_len)
         else:

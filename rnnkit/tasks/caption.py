@@ -31,6 +31,7 @@ captions against all references of each image, written the way the model writes 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -254,50 +255,60 @@ class CaptionTask(BatchedTask):
 
     # -- evaluation ------------------------------------------------------------------------
 
-    def captions(self, runtime, images: np.ndarray, beam: int = 1) -> list[list[str]]:
-        """The words of each image's decoded caption (images (n, S, S, C) uint8, or grids)."""
+    def captions(self, runtime, images: np.ndarray, beam: int = 1, alpha: float = ALPHA,
+                 ensemble: Sequence = ()) -> list[list[str]]:
+        """The words of each image's decoded caption (images (n, S, S, C) uint8, or grids); with
+        ``ensemble`` (more runtimes of the same vocabulary), decoded by all of them together."""
         from rnnkit.inference.caption_beam import decode, numpy_captioner
 
-        model = numpy_captioner(runtime)
+        models = [numpy_captioner(r) for r in (runtime, *ensemble)]
         out = []
         for first in range(0, len(images), EVAL_BATCH):
-            hyps = decode(model, as_floats(images[first:first + EVAL_BATCH]), START_ID, END_ID, MAX_WORDS + 1,
-                          beam=beam, alpha=ALPHA, forbidden=FORBIDDEN)
+            hyps = decode(models, as_floats(images[first:first + EVAL_BATCH]), START_ID, END_ID, MAX_WORDS + 1,
+                          beam=beam, alpha=alpha, forbidden=FORBIDDEN)
             out += [self.vocab.decode(h.ids) for h in hyps]
         return out
 
-    def loss(self, runtime, caption_set, count: int) -> float:
-        """Teacher-forced nats per caption, each image's first reference (words cut at MAX_WORDS)."""
-        from rnnkit.inference.caption_beam import numpy_captioner
-        from rnnkit.numpy_engine.losses import temporal_softmax_loss
+    def loss(self, runtime, caption_set, count: int, ensemble: Sequence = ()) -> float:
+        """Teacher-forced nats per caption, each image's first reference (words cut at MAX_WORDS):
 
-        model = numpy_captioner(runtime)
+            loss = -(1/N) sum_{n, t} mask[n, t] log p(y[n, t] | y[n, <t], image n)
+
+        with p the model's softmax, or an ensemble's mean of its members' (rnnkit/inference/ensemble.py)."""
+        from rnnkit.inference.caption_beam import numpy_captioner
+        from rnnkit.inference.ensemble import mean_probabilities
+        from rnnkit.numpy_engine.losses import log_softmax
+
+        models = [numpy_captioner(r) for r in (runtime, *ensemble)]
         words = caption_data().caption_words
         total = 0.0
         for first in range(0, count, EVAL_BATCH):
             rows = range(first, min(first + EVAL_BATCH, count))
             ids, mask, _ = pad_batch([self.vocab.encode(words(caption_set.references[i][0])[:MAX_WORDS])
                                       for i in rows])
-            scores, _ = model.forward(as_floats(caption_set.images[first:first + len(rows)]), ids[:, :-1], mask[:, 1:])
-            loss, _ = temporal_softmax_loss(scores.astype(np.float64), ids[:, 1:], mask[:, 1:])
-            total += loss * len(rows)
+            images = as_floats(caption_set.images[first:first + len(rows)])
+            log_probs = mean_probabilities(np.stack([
+                log_softmax(m.forward(images, ids[:, :-1], mask[:, 1:])[0].astype(np.float64)) for m in models]))
+            target = np.take_along_axis(log_probs, ids[:, 1:, None], axis=2)[..., 0]      # (n, T)
+            total -= float(np.sum(target, where=mask[:, 1:].astype(bool)))
         return total / count
 
     def evaluate(self, runtime, split: str = "val", limit: int | None = None, beam: int = 1,
-                 return_captions: bool = False) -> dict:
+                 return_captions: bool = False, alpha: float = ALPHA, ensemble: Sequence = ()) -> dict:
         """BLEU-1..4, the loss and (scenes) relations_correct on the first ``limit`` images of
-        ``split`` (None: :data:`EVAL_IMAGES`; 0: all)."""
+        ``split`` (None: :data:`EVAL_IMAGES`; 0: all), decoded with beam ``beam`` and GNMT length
+        normalisation ``alpha``, by ``runtime`` alone or with the runtimes in ``ensemble``."""
         caption_set = self.split(split)
         n = len(caption_set.references)
         count = n if limit == 0 else min(n, EVAL_IMAGES if limit is None else limit)
-        words = self.captions(runtime, caption_set.images[:count], beam)
+        words = self.captions(runtime, caption_set.images[:count], beam, alpha, ensemble)
         data = caption_data()
         texts = [data.join_words(w) for w in words]
         from rnnkit.tasks.caption_metrics import bleu_scores, normalised
 
         references = [[normalised(r, data) for r in refs] for refs in caption_set.references[:count]]
         metrics = bleu_scores(texts, references)
-        metrics["loss"] = self.loss(runtime, caption_set, count)
+        metrics["loss"] = self.loss(runtime, caption_set, count, ensemble)
         if caption_set.facts is not None:
             judge = relations_judge()
             metrics["relations_correct"] = float(np.mean([judge(t, caption_set.facts[i]) for i, t in enumerate(texts)]))

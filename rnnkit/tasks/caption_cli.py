@@ -3,10 +3,12 @@ and predict.py, which dispatch on the checkpoint's task).
 
 eval: BLEU-1..4 (``bleu1``..``bleu4``, sacrebleu corpus BLEU, 0-100), the loss and, for scenes,
 ``relations_correct`` on ``--split`` (val by default) of the run's data or of ``--data``, decoded
-with ``--beam K`` (1 = greedy). predict: ``rnnkit predict RUN IMAGE [IMAGE ...]`` prints each
-image's caption (a model trained on feature grids takes ``.npy`` grid files instead of PNGs);
-``--attention-png FILE`` draws where the model looked at each word (FILE, then FILE-2, ... for more
-images; over a grid's feature norms where there is no picture).
+with ``--beam K`` (1 = greedy) and ``--length-penalty ALPHA``; ``--ensemble RUN ...`` decodes with
+more runs of the same vocabulary together (rnnkit/inference/ensemble.py). predict:
+``rnnkit predict RUN IMAGE [IMAGE ...]`` prints each image's caption (a model trained on feature
+grids takes ``.npy`` grid files instead of PNGs); ``--attention-png FILE`` draws where the model
+looked at each word (FILE, then FILE-2, ... for more images; over a grid's feature norms where there
+is no picture).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from rnnkit.tasks.common_cli import numbered_path
 
 
 def evaluate_command(args, checkpoint, runtime) -> dict:
-    from rnnkit.tasks.caption import CaptionTask
+    from rnnkit.tasks.caption import ALPHA, CaptionTask
 
     split = args.split or "val"
     if split == "all":
@@ -31,14 +33,43 @@ def evaluate_command(args, checkpoint, runtime) -> dict:
     if task.split(split).images.shape[1:] != shape:
         raise UsageError(f"the images of {args.data or cfg.data} are {task.split(split).images.shape[1:]}, "
                          f"but the model reads {shape}")
-    metrics = task.evaluate(runtime, split, limit=0, beam=beam)
-    return {**metrics, "beam": beam, "count": task.last_count, "data": args.data or cfg.data, "split": split}
+    alpha = ALPHA if args.length_penalty is None else args.length_penalty
+    members = [ensemble_member(path, checkpoint, args) for path in args.ensemble]
+    metrics = task.evaluate(runtime, split, limit=0, beam=beam, alpha=alpha, ensemble=members)
+    result = {**metrics, "beam": beam, "length_penalty": alpha, "count": task.last_count,
+              "data": args.data or cfg.data, "split": split}
+    if members:
+        result["ensemble"] = [str(checkpoint.path), *(str(p) for p in args.ensemble)]
+    return result
+
+
+def ensemble_member(path: str, first, args):
+    """The runtime of one more ``--ensemble`` run, on the engine of the first; refused unless it is
+    a captioner of the same vocabulary and input shape (otherwise its word ids would mean other words)."""
+    from rnnkit.runtime import default_engine, make_runtime
+    from rnnkit.training.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(path, training_state=False)
+    task = checkpoint.task.get("name")
+    if task != "caption":
+        raise UsageError(f"--ensemble {path}: trained on task {task!r}, not caption")
+    if checkpoint.tokenizers.get("words") != first.tokenizers.get("words"):
+        raise UsageError(f"--ensemble {path}: its vocabulary differs from {first.path}'s; an ensemble needs "
+                         "runs trained on the same captions")
+    if checkpoint.spec.input_shape != first.spec.input_shape:
+        raise UsageError(f"--ensemble {path}: it reads inputs of {checkpoint.spec.input_shape}, "
+                         f"{first.path} of {first.spec.input_shape}")
+    return make_runtime(args.engine or default_engine(), checkpoint.spec, params=checkpoint.params,
+                        device=args.device)
 
 
 def describe(result: dict) -> str:
     bleu = ", ".join(f"BLEU-{n} {result[f'bleu{n}']:.2f}" for n in (1, 2, 3, 4))
     relations = (f", relations correct {result['relations_correct']:.4f}" if "relations_correct" in result else "")
-    return (f"{bleu}{relations} (beam {result['beam']}), loss {result['loss']:.4f} nats per caption over "
+    decoding = f"beam {result['beam']}, length penalty {result['length_penalty']:g}"
+    if "ensemble" in result:
+        decoding += f", ensemble of {len(result['ensemble'])}"
+    return (f"{bleu}{relations} ({decoding}), loss {result['loss']:.4f} nats per caption over "
             f"{result['count']:,} images of {result['data']} ({result['split']})")
 
 

@@ -51,6 +51,44 @@ def test_eval_json_has_bleu_and_relations(fake, run, capsys):
     assert code == 0 and out.startswith("BLEU-1 ") and "(val)" in out
 
 
+def train_scenes(out, *flags):
+    assert main(["train", "--task", "caption", "--data", "scenes", "--engine", "numpy", "--hidden", "8",
+                 "--embed", "4", "--steps", "4", "--batch", "8", "--eval-every", "2", "--out", str(out),
+                 *flags]) == 0
+    return out
+
+
+def test_eval_decodes_with_an_ensemble_and_a_length_penalty(fake, run, tmp_path, capsys):
+    other = train_scenes(tmp_path / "seed-1", "--seed", "1")
+    capsys.readouterr()
+    code, out, err = cli(["eval", run, "--ensemble", other, "--split", "test", "--beam", "2",
+                          "--length-penalty", "0.5", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["length_penalty"] == 0.5 and len(result["ensemble"]) == 2
+    alone = json.loads(cli(["eval", run, "--split", "test", "--beam", "2", "--json"], capsys)[1])
+    assert alone["length_penalty"] == 0.0 and "ensemble" not in alone
+    assert result["loss"] != alone["loss"]                  # the pair's mean probability, not the first's
+    code, out, _ = cli(["eval", run, "--ensemble", other], capsys)
+    assert code == 0 and "length penalty 0, ensemble of 2" in out
+
+
+def test_an_ensemble_of_other_vocabularies_or_tasks_is_refused(fake, run, tmp_path, capsys):
+    small = train_scenes(tmp_path / "small", "--min-count", "1000")   # every word <unk>: another vocabulary
+    text, charlm = tmp_path / "text.txt", tmp_path / "charlm"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 40)
+    assert main(["train", "--data", str(text), "--hidden", "8", "--steps", "2", "--batch", "2", "--seq-len", "8",
+                 "--out", str(charlm)]) == 0
+    capsys.readouterr()                                                # the trainings' progress
+    one_line_error(*cli(["eval", run, "--ensemble", small], capsys)[::2], "vocabulary differs")
+    one_line_error(*cli(["eval", run, "--ensemble", tmp_path / "missing"], capsys)[::2], "missing")
+    one_line_error(*cli(["eval", run, "--ensemble", charlm], capsys)[::2], "not caption")
+    one_line_error(*cli(["eval", charlm, "--ensemble", run], capsys)[::2], "--ensemble is for caption runs")
+    one_line_error(*cli(["eval", charlm, "--length-penalty", "1"], capsys)[::2], "--length-penalty is for caption")
+    code, _, err = cli(["eval", run, "--length-penalty", "-1"], capsys)
+    assert code == 2 and "--length-penalty" in err and "Traceback" not in err
+
+
 def test_checkpoint_keeps_the_vocabulary_and_the_spec(fake, run):
     from rnnkit.training.checkpoint import load_checkpoint
 

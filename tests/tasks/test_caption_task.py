@@ -12,13 +12,16 @@ from caption_fakes import FakeData, use_fake_data
 from vqa_fakes import encode_png
 
 from rnnkit.config import TrainConfig
+from rnnkit.data.padding import pad_batch
 from rnnkit.errors import UsageError
 from rnnkit.inference.beam import greedy_decode
 from rnnkit.inference.caption_beam import decode, start_state, step_function
 from rnnkit.models.captioner.numpy_model import Captioner
 from rnnkit.models.captioner.spec import CaptionerSpec
+from rnnkit.numpy_engine.losses import temporal_softmax_loss
 from rnnkit.runtime import make_runtime, torch_available
 from rnnkit.tasks import task_class
+import rnnkit.tasks.caption as caption_task
 from rnnkit.tasks.caption import FORBIDDEN, CaptionTask
 from rnnkit.tasks.caption_metrics import bleu_scores
 from rnnkit.tasks.caption_vocab import END_ID, PAD_ID, START_ID, UNK_ID, CaptionVocab
@@ -200,3 +203,40 @@ def test_transparency_and_padding_take_the_models_background(tmp_path):
     g = CaptionReader(vocab, 4, 4, 1).read_image(wide, warn=warnings)
     np.testing.assert_allclose(g[:, :, 0], [[0, 0, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1], [0, 0, 0, 0]], atol=1e-6)
     assert "resized" in warnings.getvalue()
+
+
+@needs_bleu
+@pytest.mark.parametrize("attention", ["none", "soft"])
+def test_an_ensemble_decodes_and_scores_the_mean_of_its_members(fake, attention):
+    """Two captioners together: their loss is that of the mean probability, below the mean of
+    their losses (-log of a mean is at most the mean of -log, equal only where they agree); a model
+    with itself gives exactly its own loss and captions; the words are those of decode([a, b])."""
+    task = make_task()
+    spec = tiny_spec(task, attention)
+    one, two = make_runtime("numpy", spec, seed=5), make_runtime("numpy", spec, seed=6)
+    for runtime in (one, two):
+        for value in runtime.model.params.values():
+            value *= 3.0                                    # peaked, different distributions
+    alone = task.evaluate(one, "val", limit=0, beam=2, return_captions=True)
+    self_pair = task.evaluate(one, "val", limit=0, beam=2, return_captions=True, ensemble=[one])
+    assert self_pair["captions"] == alone["captions"]
+    assert self_pair["loss"] == pytest.approx(alone["loss"], rel=1e-6)
+    other = task.evaluate(two, "val", limit=0, beam=2)
+    pair = task.evaluate(one, "val", limit=0, beam=2, return_captions=True, ensemble=[two])
+    assert pair["loss"] < (alone["loss"] + other["loss"]) / 2
+    images = task.split("val").images / 255.0
+    words = [task.vocab.decode(h.ids) for h in decode([one.model, two.model], images, START_ID, END_ID, 33,
+                                                      beam=2, forbidden=FORBIDDEN)]
+    assert pair["captions"] == [caption_task.caption_data().join_words(w) for w in words]
+
+
+def test_the_loss_is_the_teacher_forced_cross_entropy(fake):
+    task = make_task()
+    runtime = make_runtime("numpy", tiny_spec(task), seed=7)
+    caption_set = task.split("val")
+    count = len(caption_set.references)
+    ids, mask, _ = pad_batch([task.vocab.encode(caption_task.caption_data().caption_words(refs[0])) for refs in
+                              caption_set.references])
+    scores, _ = runtime.model.forward(caption_set.images / 255.0, ids[:, :-1], mask[:, 1:])
+    want, _ = temporal_softmax_loss(scores.astype(np.float64), ids[:, 1:], mask[:, 1:])
+    assert task.loss(runtime, caption_set, count) == pytest.approx(want, rel=1e-6)
