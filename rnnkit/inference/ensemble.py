@@ -10,8 +10,8 @@ probability,
 (the max taken out so that exp never underflows all K terms; a token every member forbids keeps
 log-probability -inf). The rows still sum to one, so beam search and its length normalisation read
 them as they read one model's. Averaging probabilities rather than log-probabilities keeps a word
-that one member is sure of and the others doubt (Vinyals et al. 2015 decode their best captioner
-this way).
+that one member is sure of and the others doubt, where a product would let one member's doubt
+veto it.
 
 The ensemble's state is the tuple of the members' states; beam search gathers every member's
 hypotheses with it, so all members follow the same hypotheses.
