@@ -95,10 +95,8 @@ def bootstrap_against_retrieval(runs: list[Path], alpha: float, resamples: int =
     import numpy as np
     from sacrebleu.metrics import BLEU
 
-    from rnnkit.data import caption_sets
     from rnnkit.runtime import make_runtime
     from rnnkit.tasks.caption import CaptionTask
-    from rnnkit.tasks.caption_metrics import normalised
     from rnnkit.training.checkpoint import load_checkpoint
 
     checkpoints = [load_checkpoint(run, training_state=False) for run in runs]
@@ -106,9 +104,8 @@ def bootstrap_against_retrieval(runs: list[Path], alpha: float, resamples: int =
     task = CaptionTask.from_checkpoint(checkpoints[0].train_config(batch=1), checkpoints[0], train=False)
     ours = task.evaluate(runtimes[0], "test", limit=0, beam=BEAM, return_captions=True, alpha=alpha,
                          ensemble=runtimes[1:])["captions"]
-    train, test = caption_sets.load_caption_data("tuxpaint", "train"), caption_sets.load_caption_data("tuxpaint", "test")
-    theirs = [normalised(g, caption_sets) for g in caption_sets.nearest_neighbour_captions(train, test.images)]
-    references = [normalised(refs[0], caption_sets) for refs in test.references]   # Tux Paint: one each
+    theirs, references = retrieval_captions("tuxpaint")
+    references = [refs[0] for refs in references]                                 # Tux Paint: one each
     bleu, rng, wins = BLEU(), np.random.default_rng(0), 0
     for _ in range(resamples):
         pick = rng.integers(0, len(references), len(references))
@@ -124,15 +121,22 @@ def row(name: str, result: dict, steps, seconds) -> list[str]:
             *(f"{result[f'bleu{n}']:.2f}" for n in (1, 2, 3, 4)), relations]
 
 
-def retrieval(data: str) -> dict:
-    """BLEU of the nearest-neighbour captions on the test split, both sides lower-cased the way
+def retrieval_captions(data: str) -> tuple[list[str], list[list[str]]]:
+    """(the nearest-neighbour caption of each test image, its references), both lower-cased the way
     ``rnnkit eval`` scores the model (``normalised``)."""
     from rnnkit.data import caption_sets
-    from rnnkit.tasks.caption_metrics import bleu_scores, normalised
+    from rnnkit.tasks.caption_metrics import normalised
 
     train, test = caption_sets.load_caption_data(data, "train"), caption_sets.load_caption_data(data, "test")
     guesses = [normalised(g, caption_sets) for g in caption_sets.nearest_neighbour_captions(train, test.images)]
-    return bleu_scores(guesses, [[normalised(r, caption_sets) for r in refs] for refs in test.references])
+    return guesses, [[normalised(r, caption_sets) for r in refs] for refs in test.references]
+
+
+def retrieval(data: str) -> dict:
+    """BLEU of the nearest-neighbour captions on the test split."""
+    from rnnkit.tasks.caption_metrics import bleu_scores
+
+    return bleu_scores(*retrieval_captions(data))
 
 
 def main() -> None:

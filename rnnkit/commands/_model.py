@@ -16,10 +16,11 @@ def add_model_arguments(p) -> None:
     p.add_argument("--device", default="auto", help="torch engine: auto, cpu, cuda or mps (default: auto)")
 
 
-def load_runtime(args):
-    """(checkpoint, runtime) for ``args.checkpoint`` on ``args.engine`` (NumPy unless the user names
-    torch); only the parameters are read, not the training state."""
-    checkpoint = load_checkpoint(args.checkpoint, training_state=False)
+def load_runtime(args, path=None):
+    """(checkpoint, runtime) for ``path`` (default: ``args.checkpoint``) on ``args.engine`` (NumPy
+    unless the user names torch) and ``args.device``; only the parameters are read, not the
+    training state."""
+    checkpoint = load_checkpoint(args.checkpoint if path is None else path, training_state=False)
     engine = args.engine or default_engine()
     runtime = make_runtime(engine, checkpoint.spec, params=checkpoint.params, device=args.device)
     return checkpoint, runtime

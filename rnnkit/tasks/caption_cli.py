@@ -46,10 +46,9 @@ def evaluate_command(args, checkpoint, runtime) -> dict:
 def ensemble_member(path: str, first, args):
     """The runtime of one more ``--ensemble`` run, on the engine of the first; refused unless it is
     a captioner of the same vocabulary and input shape (otherwise its word ids would mean other words)."""
-    from rnnkit.runtime import default_engine, make_runtime
-    from rnnkit.training.checkpoint import load_checkpoint
+    from rnnkit.commands._model import load_runtime
 
-    checkpoint = load_checkpoint(path, training_state=False)
+    checkpoint, runtime = load_runtime(args, path)
     task = checkpoint.task.get("name")
     if task != "caption":
         raise UsageError(f"--ensemble {path}: trained on task {task!r}, not caption")
@@ -59,8 +58,7 @@ def ensemble_member(path: str, first, args):
     if checkpoint.spec.input_shape != first.spec.input_shape:
         raise UsageError(f"--ensemble {path}: it reads inputs of {checkpoint.spec.input_shape}, "
                          f"{first.path} of {first.spec.input_shape}")
-    return make_runtime(args.engine or default_engine(), checkpoint.spec, params=checkpoint.params,
-                        device=args.device)
+    return runtime
 
 
 def describe(result: dict) -> str:

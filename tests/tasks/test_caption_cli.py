@@ -24,12 +24,16 @@ def fake():
         yield use_fake_data(mp, FakeData())
 
 
+def train_scenes(out, *flags):
+    assert main(["train", "--task", "caption", "--data", "scenes", "--engine", "numpy", "--hidden", "8",
+                 "--embed", "4", "--steps", "4", "--batch", "8", "--eval-every", "2", "--out", str(out),
+                 *flags]) == 0
+    return out
+
+
 @pytest.fixture(scope="module")
 def run(fake, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "caption"
-    assert main(["train", "--task", "caption", "--data", "scenes", "--engine", "numpy", "--hidden", "8",
-                 "--embed", "4", "--steps", "4", "--batch", "8", "--eval-every", "2", "--out", str(out)]) == 0
-    return out
+    return train_scenes(tmp_path_factory.mktemp("runs") / "caption")
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +53,6 @@ def test_eval_json_has_bleu_and_relations(fake, run, capsys):
     assert 0 <= result["bleu4"] <= result["bleu1"] <= 100 and 0 <= result["relations_correct"] <= 1
     code, out, _ = cli(["eval", run], capsys)
     assert code == 0 and out.startswith("BLEU-1 ") and "(val)" in out
-
-
-def train_scenes(out, *flags):
-    assert main(["train", "--task", "caption", "--data", "scenes", "--engine", "numpy", "--hidden", "8",
-                 "--embed", "4", "--steps", "4", "--batch", "8", "--eval-every", "2", "--out", str(out),
-                 *flags]) == 0
-    return out
 
 
 def test_eval_decodes_with_an_ensemble_and_a_length_penalty(fake, run, tmp_path, capsys):
