@@ -25,6 +25,7 @@ COMMANDS = {
     "cells": "colour text by a cell's activation; find cells that track quotes, brackets, lines",
     "plot": "training curves of one or more runs against steps and time (PNG and SVG)",
     "serve": "a web playground: sample with activations coloured, classify sentences",
+    "grids": "feature grids of a caption source from a pretrained ResNet whose weights you have",
 }
 
 
