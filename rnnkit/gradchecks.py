@@ -217,6 +217,8 @@ def run_all(seed: int = 0) -> list[dict]:
         results.update(check_captioner(rng, "lstm", attention=attention))
     for k, attention in enumerate(("none", "soft")):  # on feature grids (no encoder); a generator of their own
         results.update(check_captioner(np.random.default_rng([seed, 11, k]), "lstm", attention=attention, grids=True))
+    # the flat global feature (the grid in place) with soft attention: both gradients into the encoder
+    results.update(check_captioner(np.random.default_rng([seed, 12]), "lstm", attention="soft", global_feature="flat"))
     rows = []
     for (layer, param), (err, worst) in results.items():
         tol = tolerance(layer, param)

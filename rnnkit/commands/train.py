@@ -135,6 +135,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help=f"caption: move each training picture by up to {augment.MAX_SHIFT} pixels at random, and "
                             "with shift-flip mirror half of them (not for captions that say left or right); "
                             "glimpse: shift moves each mnist training digit by up to 2 pixels (default: none)")
+    model.add_argument("--global-feature", choices=("mean", "flat"),
+                       help="caption: the feature that starts the decoder, the grid's mean over its cells (what is "
+                            "in the picture) or the whole grid in place (also where) (default: mean)")
     model.add_argument("--steps-t", type=positive_int, help="draw: drawing steps T (default: 64)")
     model.add_argument("--latent", type=positive_int, help="draw: latent size of z_t (default: 100)")
     model.add_argument("--read-n", type=positive_int, help="draw: side of the read glimpse, N x N (default: 2)")

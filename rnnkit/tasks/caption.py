@@ -130,7 +130,7 @@ class CaptionTask(BatchedTask):
     rate_unit = "images/s"
     carries_state = False
     #: docs/captioning.md records what a short run showed with these.
-    flags = ("min_count", "image_size", "attention", "augment")
+    flags = ("min_count", "image_size", "attention", "augment", "global_feature")
     TRAIN_DEFAULTS = {"data": "scenes", "steps": 6000, "batch": 32, "lr": 2e-3, "eval_every": 500,
                       "engine": "torch" if torch_available() else "numpy"}
     #: The doubly stochastic penalty is summed over the L grid cells (rnnkit/models/captioner/spec.py):

@@ -14,10 +14,12 @@ from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient
 from rnnkit.numpy_engine.optim import make_optimizer
 
 
-@pytest.mark.parametrize("cell,layers,attention", [("lstm", 1, "none"), ("gru", 2, "soft")])
-def test_every_gradient_matches_central_differences(cell, layers, attention):
-    results = check_captioner(np.random.default_rng(1), cell, layers, attention)
-    assert len(results) == len(tiny_spec(cell, layers, attention).param_shapes())
+@pytest.mark.parametrize("cell,layers,attention,grids,global_feature", [
+    ("lstm", 1, "none", False, "mean"), ("gru", 2, "soft", False, "mean"),
+    ("lstm", 1, "none", False, "flat"), ("gru", 2, "soft", False, "flat"), ("lstm", 1, "soft", True, "flat")])
+def test_every_gradient_matches_central_differences(cell, layers, attention, grids, global_feature):
+    results = check_captioner(np.random.default_rng(1), cell, layers, attention, grids, global_feature)
+    assert len(results) == len(tiny_spec(cell, layers, attention, grids, global_feature).param_shapes())
     for (_, name), (norm_error, entry_error) in results.items():
         assert norm_error <= (TOL_RECURRENT if name.endswith(".Wh") else TOL), (name, norm_error)
         assert entry_error <= ENTRY_TOL * 100, (name, entry_error)
@@ -70,8 +72,11 @@ def test_torch_parity_in_float64():
     from rnnkit.models.captioner.torch_model import TorchCaptioner
 
     torch.set_num_threads(1)
-    for cell, layers, attention in (("lstm", 1, "none"), ("gru", 2, "none"), ("lstm", 2, "soft"), ("gru", 1, "soft")):
-        model, images, captions, mask = tiny_problem(np.random.default_rng(5), tiny_spec(cell, layers, attention))
+    for cell, layers, attention, flat in (("lstm", 1, "none", "mean"), ("gru", 2, "none", "mean"),
+                                          ("lstm", 2, "soft", "mean"), ("gru", 1, "soft", "mean"),
+                                          ("lstm", 1, "none", "flat"), ("gru", 1, "soft", "flat")):
+        spec = tiny_spec(cell, layers, attention, global_feature=flat)
+        model, images, captions, mask = tiny_problem(np.random.default_rng(5), spec)
         loss, grads, _ = model.loss(images, captions, mask)
         net = TorchCaptioner.from_arrays(model.spec, model.params, dtype=torch.float64)
         assert net.param_shapes() == model.spec.param_shapes()
@@ -123,3 +128,23 @@ def test_torch_dropout_acts_in_training_only_even_with_one_layer():
     net.train()
     torch.manual_seed(0)
     assert abs(net.loss(images, captions, mask)[0].item() - model.loss(images, captions, mask)[0]) > 1e-3
+
+
+def test_the_flat_global_feature_reads_the_grid_in_place():
+    """feat.W is (h*w*C, H); the JSON names the field only when it is flat (a mean model's JSON is
+    as before); moving a picture's content changes the flat feature but, at the grid's mean, only
+    what the moved cells hold; an unknown value is refused."""
+    from rnnkit.errors import UsageError
+
+    mean, flat = tiny_spec(attention="soft"), tiny_spec(attention="soft", global_feature="flat")
+    assert mean.param_shapes()["feat.W"] == (3, 5) and flat.param_shapes()["feat.W"] == (2 * 2 * 3, 5)
+    assert "global_feature" not in mean.to_json() and flat.to_json()["global_feature"] == "flat"
+    assert CaptionerSpec.from_json(flat.to_json()) == flat and CaptionerSpec.from_json(mean.to_json()) == mean
+    model = Captioner.create(tiny_spec(grids=True, global_feature="flat"), dtype=np.float64)
+    grid = np.random.default_rng(0).standard_normal((1, 2, 3, 4))
+    features, _, _ = model.encode(grid)
+    np.testing.assert_array_equal(features, grid.reshape(1, -1))
+    swapped, _, _ = model.encode(grid[:, :, ::-1])                      # the same cells, other places
+    assert not np.allclose(swapped, features)
+    with pytest.raises(UsageError, match="global_feature must be one of mean, flat"):
+        tiny_spec(global_feature="max")

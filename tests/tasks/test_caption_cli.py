@@ -12,6 +12,7 @@ from vqa_fakes import encode_png
 
 import rnnkit.tasks.caption as caption_task
 from rnnkit.cli import main
+from rnnkit.training.checkpoint import load_checkpoint
 
 REAL_DATA = caption_task.caption_data      # before the module's fixture routes it to the stand-in
 
@@ -196,3 +197,18 @@ def test_eval_and_predict_need_no_torch(fake, run, image):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert isinstance(json.loads(done.stdout)["caption"], str)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_the_flat_global_feature_trains_evaluates_and_stays(fake, tmp_path, capsys, engine):
+    if engine == "torch":
+        pytest.importorskip("torch")
+    run = train_scenes(tmp_path / "flat", "--global-feature", "flat", "--engine", engine)
+    checkpoint = load_checkpoint(run / "checkpoint.npz")
+    assert checkpoint.spec.global_feature == "flat"
+    assert checkpoint.params["feat.W"].shape == (2 * 2 * 32, 8)         # 16x16 pictures: a 2x2 grid of 32
+    capsys.readouterr()
+    code, out, err = cli(["eval", run, "--split", "test", "--beam", "2", "--json"], capsys)
+    assert code == 0, err
+    code, _, err = cli(["train", "--resume", run, "--steps", "6", "--global-feature", "mean"], capsys)
+    one_line_error(code, err, "--global-feature cannot change when resuming")

@@ -16,13 +16,14 @@ from rnnkit.numpy_engine.gradcheck import eval_numerical_gradient, rel_error, re
 N, T, V = 3, 4, 7
 
 
-def tiny_spec(cell: str = "lstm", layers: int = 1, attention: str = "none", grids: bool = False) -> CaptionerSpec:
+def tiny_spec(cell: str = "lstm", layers: int = 1, attention: str = "none", grids: bool = False,
+              global_feature: str = "mean") -> CaptionerSpec:
     """Soft attention over the 2x2 grid (2x3 for grids), attention size 3, penalty 0.7 (any weight of
     it is checked)."""
     source = ({"grid": (2, 3, 4)} if grids else
               {"image_height": 8, "image_width": 8, "image_channels": 3, "channels": (2, 3), "kernel": 3})
     return CaptionerSpec(cell=cell, vocab_size=V, embed_dim=4, hidden=5, layers=layers, attention=attention,
-                         attention_size=3, penalty=0.7, **source)
+                         attention_size=3, penalty=0.7, global_feature=global_feature, **source)
 
 
 def tiny_problem(rng, spec: CaptionerSpec):
@@ -37,11 +38,13 @@ def tiny_problem(rng, spec: CaptionerSpec):
     return model, images, captions, mask
 
 
-def check_captioner(rng, cell: str = "lstm", layers: int = 1, attention: str = "none", grids: bool = False) -> dict:
-    """{("captioner <cell> xL [soft] [grids]", parameter): (rel_error_norm, rel_error)}; with soft
-    attention the loss includes the doubly stochastic penalty."""
-    model, images, captions, mask = tiny_problem(rng, tiny_spec(cell, layers, attention, grids))
-    layer = f"captioner {cell} x{layers}" + (" soft" if attention == "soft" else "") + (" grids" if grids else "")
+def check_captioner(rng, cell: str = "lstm", layers: int = 1, attention: str = "none", grids: bool = False,
+                    global_feature: str = "mean") -> dict:
+    """{("captioner <cell> xL [soft] [grids] [flat]", parameter): (rel_error_norm, rel_error)}; with
+    soft attention the loss includes the doubly stochastic penalty."""
+    model, images, captions, mask = tiny_problem(rng, tiny_spec(cell, layers, attention, grids, global_feature))
+    layer = (f"captioner {cell} x{layers}" + (" soft" if attention == "soft" else "") + (" grids" if grids else "")
+             + (" flat" if global_feature == "flat" else ""))
     _, grads, _ = model.loss(images, captions, mask)
     loss = lambda _: model.loss(images, captions, mask)[0] * N   # noqa: E731  the sum: gradients above noise
     results = {}

@@ -15,6 +15,8 @@ later step padded too: right padding) sends no loss gradient back, and reads no 
 
 A model of feature grids (``spec.grid``) has no encoder: its input is the grid (N, h, w, C),
 features are the grid's mean, and the backward stops at feat (nothing learns the grids).
+With ``global_feature="flat"`` the features are the whole grid in place (N, h*w*C) and their
+gradient, reshaped to the grid, joins attention's on its way into the encoder.
 
 With ``attention="soft"`` the decoder runs step by step with attention over the encoder's grid
 (rnnkit/models/captioner/soft_attention.py), and the loss adds the doubly stochastic penalty.
@@ -65,16 +67,21 @@ class Captioner(NumpyModel):
         return [(h0, *layer[1:]) for layer in zeros]
 
     def encode(self, images):
-        """(features (N, C), grid (N, h, w, C), encoder cache) of pictures (N, Hi, Wi, C_0) through
-        the conv encoder, or of feature grids (N, h, w, C) as they are (their mean; cache None)."""
+        """(features (N, C) or flat (N, h*w*C), grid (N, h, w, C), encoder cache) of pictures
+        (N, Hi, Wi, C_0) through the conv encoder, or of feature grids (N, h, w, C) as they are
+        (cache None)."""
         spec = self.spec
         if spec.grid is None:
-            return encoder_forward(images, self.params, spec.encoder, "enc.")
-        grid = np.asarray(images, dtype=self.dtype)
-        if grid.ndim != 4 or grid.shape[1:] != spec.grid:
-            raise ValueError(f"this captioner reads feature grids (N, {', '.join(map(str, spec.grid))}), "
-                             f"got {grid.shape}")
-        return grid.mean(axis=(1, 2)), grid, None
+            features, grid, cache = encoder_forward(images, self.params, spec.encoder, "enc.")
+        else:
+            grid = np.asarray(images, dtype=self.dtype)
+            if grid.ndim != 4 or grid.shape[1:] != spec.grid:
+                raise ValueError(f"this captioner reads feature grids (N, {', '.join(map(str, spec.grid))}), "
+                                 f"got {grid.shape}")
+            features, cache = grid.mean(axis=(1, 2)), None
+        if spec.global_feature == "flat":
+            features = grid.reshape(grid.shape[0], -1)
+        return features, grid, cache
 
     def forward(self, images, words_in, mask=None, rng=None):
         """Scores (N, T, V) of the next word after each of words_in (N, T), and a cache; ``mask``
@@ -117,7 +124,11 @@ class Captioner(NumpyModel):
         dh0 = sum(layer[0] for layer in dstate0)                                      # shared by the layers
         grads["feat.W"], grads["feat.b"] = c.features.T @ dh0, dh0.sum(axis=0)
         if c.encoder is not None:   # feature grids are data: the gradient stops at feat and att
-            encoder_backward(dh0 @ p["feat.W"].T, dgrid, c.encoder, grads)
+            dfeatures = dh0 @ p["feat.W"].T
+            if spec.global_feature == "flat":   # the flat feature is the grid itself
+                dflat = dfeatures.reshape(c.grid_shape)
+                dfeatures, dgrid = None, dflat if dgrid is None else dgrid + dflat
+            encoder_backward(dfeatures, dgrid, c.encoder, grads)
         return loss + c.penalty, {name: grads[name] for name in spec.param_shapes()}, None
 
     def attention(self, images, words_in) -> np.ndarray:

@@ -13,6 +13,16 @@ H hidden size, L layers.
 
 ``dropout`` acts between recurrent layers and on y before the word layer, in training only.
 
+The global feature (``global_feature``): ``"mean"`` (the default, as above) averages the grid over
+its h*w locations, so it says what is in the picture but not where; ``"flat"`` reads the whole grid
+in place, every cell at its location:
+
+    features = the grid (N, h, w, C) as (N, h*w*C)          feat.W (h*w*C, H)
+
+A small encoder's cells each see a patch of the picture (three 3x3 layers with pooling: 22
+pixels of 64), so the mean is a bag of patches: a "p" and a "q" hold the same strokes in other
+places. The flat feature keeps the layout, as the retrieval baseline's pixel comparison does.
+
 With ``attention="soft"`` (Show, Attend and Tell, Xu et al. 2015), every step also looks at the
 grid a (N, L, C) of the encoder (L = h*w locations) through additive attention given the previous
 top-layer state, and its context enters the first layer beside the word:
@@ -37,7 +47,8 @@ and the image fields (``image_*``, ``channels``, ``kernel``) do not apply: they 
 defaults and are left out of its JSON. ``grid=None`` (the default, and what a spec saved before
 grids existed says by leaving the field out) is the conv encoder on pictures.
 
-Parameters in this order: ``enc.conv{l}.W``, ``enc.conv{l}.b`` (pictures only), ``feat.W (C, H)``, ``feat.b (H,)``,
+Parameters in this order: ``enc.conv{l}.W``, ``enc.conv{l}.b`` (pictures only), ``feat.W (C, H)`` (flat:
+``(h*w*C, H)``), ``feat.b (H,)``,
 ``embed.W (V, E)``, the stack's ``rnn.*``, with soft attention ``att.Wq (H, A)``, ``att.Wk (C, A)``,
 ``att.b (A,)``, ``att.v (A,)``, ``ctx.W (C, G*H)``, then ``head.W (H, V)``, ``head.b (V,)``.
 """
@@ -60,6 +71,8 @@ MAX_VOCAB = 1 << 24
 MAX_WIDTH = 1 << 16
 MAX_LAYERS = 64
 ATTENTIONS = ("none", "soft")
+#: How the grid becomes the global feature that sets h_0: its mean over locations, or all of it in place.
+GLOBAL_FEATURES = ("mean", "flat")
 MAX_GRID_SIDE = 4096
 #: The conv encoder's fields, which a model of feature grids does not have.
 IMAGE_FIELDS = ("image_height", "image_width", "image_channels", "channels", "kernel")
@@ -89,6 +102,7 @@ class CaptionerSpec:
     attention_size: int = 64
     penalty: float = 1.0
     grid: tuple[int, int, int] | None = None
+    global_feature: str = "mean"
 
     kind = KIND
 
@@ -107,6 +121,8 @@ class CaptionerSpec:
             raise UsageError(f"dropout must be a number in [0, 1), got {value!r}")
         if self.attention not in ATTENTIONS:
             raise UsageError(f"attention must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}")
+        if self.global_feature not in GLOBAL_FEATURES:
+            raise UsageError(f"global_feature must be one of {', '.join(GLOBAL_FEATURES)}, got {self.global_feature!r}")
         _bounded_int("attention_size", self.attention_size, 1, MAX_WIDTH)
         if isinstance(self.penalty, bool) or not isinstance(self.penalty, (int, float)) or not 0 <= self.penalty < 1e6:
             raise UsageError(f"penalty must be a number >= 0, got {self.penalty!r}")
@@ -136,6 +152,12 @@ class CaptionerSpec:
         return self.grid[2] if self.grid is not None else self.encoder.features
 
     @property
+    def global_width(self) -> int:
+        """The global feature's width: C for the grid's mean, h*w*C for the flat grid."""
+        h, w = self.grid_size
+        return self.feature_width * (h * w if self.global_feature == "flat" else 1)
+
+    @property
     def grid_size(self) -> tuple[int, int]:
         """(h, w): the locations soft attention looks over."""
         return self.grid[:2] if self.grid is not None else self.encoder.grid
@@ -152,6 +174,8 @@ class CaptionerSpec:
     def to_json(self) -> dict:
         data = asdict(self)
         data["channels"] = list(self.channels)
+        if self.global_feature == "mean":   # the default: the JSON reads as before the field existed
+            del data["global_feature"]
         if self.grid is None:   # a picture model's spec reads as before grids existed (older rnnkits load it)
             del data["grid"]
         else:                   # and a model of grids says nothing of an encoder it does not have
@@ -168,7 +192,7 @@ class CaptionerSpec:
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         shapes = dict(self.encoder.param_shapes("enc.")) if self.encoder is not None else {}
-        shapes["feat.W"], shapes["feat.b"] = (self.feature_width, self.hidden), (self.hidden,)
+        shapes["feat.W"], shapes["feat.b"] = (self.global_width, self.hidden), (self.hidden,)
         shapes["embed.W"] = (self.vocab_size, self.embed_dim)
         shapes.update(self.recurrent.param_shapes("rnn."))
         if self.attention == "soft":

@@ -41,7 +41,7 @@ class TorchCaptioner(SharedArrays, nn.Module):
         cls = CELL_TYPES[spec.cell]
         rec = spec.recurrent
         self.enc = ImageEncoder(spec.encoder) if spec.encoder is not None else None
-        self.feat = Affine(spec.feature_width, spec.hidden)
+        self.feat = Affine(spec.global_width, spec.hidden)
         self.embed = Embedding(spec.vocab_size, spec.embed_dim)
         self.rnn = nn.ModuleList([cls(rec.layer_input(l), spec.hidden) for l in range(spec.layers)])
         self.head = Affine(spec.hidden, spec.vocab_size)
@@ -72,6 +72,8 @@ class TorchCaptioner(SharedArrays, nn.Module):
             features, grid = self.enc(images)
         else:   # feature grids (N, h, w, C): the encoder's output, given
             features, grid = images.mean(dim=(1, 2)), images
+        if self.spec.global_feature == "flat":   # the whole grid in place, (N, h*w*C)
+            features = grid.reshape(grid.shape[0], -1)
         h0 = self.feat(features)                                                   # (N, H)
         x = self.embed(torch.as_tensor(words_in, device=device))                   # (N, T, E)
         cells = list(self.rnn)
