@@ -54,7 +54,7 @@ def write_grid_folder(data: str, out: str | Path, to_grids: Callable[[np.ndarray
     """
     out = Path(out)
     refuse_existing(out, force)
-    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    partial = out.resolve().with_name(f".{out.resolve().name}.partial-{os.getpid()}")   # "." has no name
     shutil.rmtree(partial, ignore_errors=True)
     summary = {}
     try:
@@ -79,7 +79,11 @@ def write_grid_folder(data: str, out: str | Path, to_grids: Callable[[np.ndarray
 
 
 def refuse_existing(out: Path, force: bool) -> None:
-    """UsageError where ``out`` exists, unless it is a folder and ``force`` replaces it."""
+    """UsageError where ``out`` exists, unless it is a folder and ``force`` replaces it; never the
+    current folder or one that holds it (replacing it would delete where the command runs)."""
+    here = Path.cwd().resolve()
+    if out.resolve() == here or out.resolve() in here.parents:
+        raise UsageError(f"--out {out} is the current folder or holds it; name a new folder")
     if out.exists() and not (force and out.is_dir()):
         raise UsageError(f"{out} already exists" + ("; pass --force to replace it" if out.is_dir()
                                                     else " and is not a folder"))

@@ -90,6 +90,13 @@ def test_an_existing_folder_is_refused_unless_forced(tmp_path, capsys, source, w
     assert not (out / "keep.txt").exists() and len(list((out / "train").iterdir())) == 2
 
 
+def test_the_current_folder_is_never_replaced(tmp_path, capsys, monkeypatch, source, weights):
+    monkeypatch.chdir(tmp_path)
+    for out in (".", ".."):
+        one_line_error(*cli(grids_argv(source, weights, out, "--force"), capsys)[::2], "current folder")
+    assert tmp_path.exists()
+
+
 def test_a_failure_part_way_leaves_no_folder(tmp_path, capsys, weights):
     source = write_pictures(tmp_path / "pictures", {"train": 3, "val": 2})   # no test split
     out = tmp_path / "grids"
