@@ -24,6 +24,7 @@ Run on a quiet machine; both trainings get the same --threads:
     python benchmarks/caption_quality.py --threads 2 --minutes 15
     python benchmarks/caption_quality.py --threads 2 --minutes 15 --only tuxpaint --seeds 0 1
     python benchmarks/caption_quality.py --only tuxpaint --seeds 0 1 2 3 --out runs/tux --reuse
+    python benchmarks/caption_quality.py --threads 1 --only tuxpaint --seeds 0 1 2 3 4 5 --global-feature flat --out runs/tux-flat
     python benchmarks/caption_quality.py --quick        # seconds a run: checks that it runs; numbers mean nothing
 """
 
@@ -148,6 +149,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="tuxpaint: one run per seed (default: 0)")
     p.add_argument("--reuse", action="store_true",
                    help="tuxpaint: evaluate a finished run already in --out instead of training it again")
+    p.add_argument("--global-feature", choices=("mean", "flat"), default="mean",
+                   help="tuxpaint: the captioner's global feature, the grid's mean or the grid in place (default: mean)")
     p.add_argument("--quick", action="store_true", help="a few steps a run: checks that it runs")
     args = p.parse_args()
     if args.reuse and not args.out:
@@ -172,7 +175,8 @@ def main() -> None:
         if args.only in (None, "tuxpaint"):
             rows, runs = [], [base / f"tuxpaint-soft-{seed}" for seed in args.seeds]
             for seed, run in zip(args.seeds, runs):
-                flags = [*extra, *TUX_FLAGS, *([] if args.quick else TUX_EVAL_EVERY), "--seed", str(seed)]
+                flags = [*extra, *TUX_FLAGS, *([] if args.quick else TUX_EVAL_EVERY), "--seed", str(seed),
+                         "--global-feature", args.global_feature]
                 result, seconds, steps = run_rnnkit("tuxpaint", "soft", budget, run, flags, args.reuse)
                 rows.append(row(f"tuxpaint, attention soft, seed {seed}", result, steps, seconds))
             if len(runs) > 1:
