@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -165,14 +166,12 @@ def load_resnet(arch: str, path: str | Path) -> ResNet:
     return model.eval()
 
 
-def picture_grids(model: ResNet, images, batch: int = 32) -> "np.ndarray":  # noqa: F821
+def picture_grids(model: ResNet, images, batch: int = 32) -> np.ndarray:
     """(n, S, S, C) uint8 pictures (C 1 or 3) -> (n, h, w, F) float32 grids of ``model``.
 
     Grey pictures are repeated into three channels; all are scaled to [0, 1] and normalised with
     the ImageNet mean and deviation, as the pretrained weights expect.
     """
-    import numpy as np
-
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] not in (1, 3):
         raise UsageError(f"pictures must be (n, S, S, 1 or 3), got shape {images.shape}")
