@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _captions import ensemble_captions, retrieval_captions  # noqa: E402
 
 
 def grams(tokens: list[str], n: int = 4) -> collections.Counter:
@@ -41,21 +43,9 @@ def main() -> int:
 
     from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
-    from rnnkit.data import caption_sets
-    from rnnkit.runtime import make_runtime
-    from rnnkit.tasks.caption import CaptionTask
-    from rnnkit.tasks.caption_metrics import normalised
-    from rnnkit.training.checkpoint import load_checkpoint
-
-    checkpoints = [load_checkpoint(Path(run), training_state=False) for run in args.runs]
-    runtimes = [make_runtime("numpy", c.spec, params=c.params) for c in checkpoints]
-    task = CaptionTask.from_checkpoint(checkpoints[0].train_config(batch=1), checkpoints[0], train=False)
-    ours = task.evaluate(runtimes[0], args.split, limit=0, beam=args.beam, return_captions=True,
-                         alpha=args.length_penalty, ensemble=runtimes[1:])["captions"]
-    train = caption_sets.load_caption_data("tuxpaint", "train")
-    split = caption_sets.load_caption_data("tuxpaint", args.split)
-    theirs = [normalised(c, caption_sets) for c in caption_sets.nearest_neighbour_captions(train, split.images)]
-    references = [normalised(refs[0], caption_sets) for refs in split.references]   # one each
+    ours = ensemble_captions(args.runs, args.split, args.beam, args.length_penalty)
+    theirs, references = retrieval_captions("tuxpaint", args.split)
+    references = [refs[0] for refs in references]                                   # Tux Paint: one each
 
     tokenize = Tokenizer13a()
     totals = collections.Counter()

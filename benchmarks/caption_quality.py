@@ -43,6 +43,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import tempfile  # noqa: E402
 
+from _captions import ensemble_captions, retrieval_captions  # noqa: E402
 from _runs import ROOT, metrics, rnnkit, train_then_eval  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
@@ -96,15 +97,7 @@ def bootstrap_against_retrieval(runs: list[Path], alpha: float, resamples: int =
     import numpy as np
     from sacrebleu.metrics import BLEU
 
-    from rnnkit.runtime import make_runtime
-    from rnnkit.tasks.caption import CaptionTask
-    from rnnkit.training.checkpoint import load_checkpoint
-
-    checkpoints = [load_checkpoint(run, training_state=False) for run in runs]
-    runtimes = [make_runtime("numpy", c.spec, params=c.params) for c in checkpoints]
-    task = CaptionTask.from_checkpoint(checkpoints[0].train_config(batch=1), checkpoints[0], train=False)
-    ours = task.evaluate(runtimes[0], "test", limit=0, beam=BEAM, return_captions=True, alpha=alpha,
-                         ensemble=runtimes[1:])["captions"]
+    ours = ensemble_captions(runs, "test", BEAM, alpha)
     theirs, references = retrieval_captions("tuxpaint")
     references = [refs[0] for refs in references]                                 # Tux Paint: one each
     bleu, rng, wins = BLEU(), np.random.default_rng(0), 0
@@ -120,17 +113,6 @@ def row(name: str, result: dict, steps, seconds) -> list[str]:
     relations = f"{result['relations_correct']:.3f}" if "relations_correct" in result else "-"
     return [name, str(steps), f"{seconds:,.0f}" if seconds else "-",
             *(f"{result[f'bleu{n}']:.2f}" for n in (1, 2, 3, 4)), relations]
-
-
-def retrieval_captions(data: str) -> tuple[list[str], list[list[str]]]:
-    """(the nearest-neighbour caption of each test image, its references), both lower-cased the way
-    ``rnnkit eval`` scores the model (``normalised``)."""
-    from rnnkit.data import caption_sets
-    from rnnkit.tasks.caption_metrics import normalised
-
-    train, test = caption_sets.load_caption_data(data, "train"), caption_sets.load_caption_data(data, "test")
-    guesses = [normalised(g, caption_sets) for g in caption_sets.nearest_neighbour_captions(train, test.images)]
-    return guesses, [[normalised(r, caption_sets) for r in refs] for refs in test.references]
 
 
 def retrieval(data: str) -> dict:
